@@ -1,0 +1,36 @@
+"""simlib: simulate AI-agent architectures under load and faults, checked against queueing theory.
+
+    import simlib as sl
+    scenario = sl.presets.mmc(arrival_rate=3.0, service_mean=1.0, servers=4)
+    result = sl.run(scenario, seed=1)
+    result.summary()["latency_p95"]
+
+See DESIGN.md for the model; every public name is listed in ``__all__``.
+"""
+
+from . import dists, presets, theory
+from .config import (
+    LLM,
+    Architecture,
+    Bursts,
+    ContextStore,
+    Costs,
+    FlashCrowd,
+    Network,
+    Scenario,
+    Services,
+    Tool,
+    Workers,
+    Workload,
+)
+from .engine import run
+from .experiment import confidence_interval, replicate, sweep
+from .records import OUTCOMES, Result
+
+__all__ = ["LLM", "OUTCOMES", "Architecture", "Bursts", "ContextStore", "Costs", "FlashCrowd",
+           "Network", "Result", "Scenario", "Services", "Tool", "Workers", "Workload",
+           "confidence_interval", "dists", "presets", "replicate", "run", "sweep", "theory"]
+
+DESIGNS = [Architecture(s, e, d) for s in ("stateless", "stateful")
+           for e in ("sync", "async") for d in ("monolith", "microservices")]
+__all__.append("DESIGNS")

@@ -1,0 +1,371 @@
+"""Configuration: a scenario is data, checked the moment it is made.
+
+A :class:`Scenario` is a tree of frozen dataclasses, one per part of the system (the workload, the
+LLM provider, the tools, the context store, the workers, the network, the costs) plus the
+:class:`Architecture`, which picks one end of each of the three axes. Defaults live in exactly one
+place: the dataclass fields below. Each class checks its own fields in ``__post_init__``, naming the
+field path in any error, so a mistake surfaces before any simulation starts::
+
+    >>> Workload(arrival_rate=-1)
+    Traceback (most recent call last):
+    ValueError: workload.arrival_rate must be > 0, got -1
+
+``scenario.with_(**{"workload.arrival_rate": 8.0})`` returns a changed copy; an unknown path raises.
+Times are seconds, money is US dollars, sizes are tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .dists import Deterministic, Distribution, Exponential, LogNormal, as_distribution
+from .validate import check_choice, check_number, check_probability, check_type
+
+STATES = ("stateless", "stateful")
+EXECUTIONS = ("sync", "async")
+DEPLOYMENTS = ("monolith", "microservices")
+
+
+class Config:
+    """Base of every configuration class: validates on construction, knows its path."""
+
+    path = ""
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            if f.metadata.get("dist"):
+                value = as_distribution(self._at(f.name), getattr(self, f.name))
+                object.__setattr__(self, f.name, value)
+        self.validate()
+
+    def _at(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def validate(self) -> None:
+        """Check every field; subclasses raise ValueError/TypeError naming the field path."""
+
+
+def dist(default: Distribution):
+    """A field holding a distribution (a plain number is taken as Deterministic(number))."""
+    return field(default=default, metadata={"dist": True})
+
+
+@dataclass(frozen=True)
+class Architecture(Config):
+    """One end of each axis: state, execution and deployment (DESIGN.md section 1)."""
+
+    path = "architecture"
+    state: str = "stateless"
+    execution: str = "sync"
+    deployment: str = "monolith"
+
+    def validate(self):
+        check_choice(self._at("state"), self.state, STATES)
+        check_choice(self._at("execution"), self.execution, EXECUTIONS)
+        check_choice(self._at("deployment"), self.deployment, DEPLOYMENTS)
+
+    @property
+    def name(self) -> str:
+        """A short label such as ``stateless/sync/monolith``."""
+        return f"{self.state}/{self.execution}/{self.deployment}"
+
+
+@dataclass(frozen=True)
+class Bursts(Config):
+    """On/off traffic: the arrival rate is multiplied by ``on_factor`` during exponentially long
+    on-periods (mean ``on_mean`` s) and by ``off_factor`` during off-periods (mean ``off_mean``)."""
+
+    path = "workload.bursts"
+    on_mean: float = 30.0
+    off_mean: float = 90.0
+    on_factor: float = 3.0
+    off_factor: float = 0.33
+
+    def validate(self):
+        check_number(self._at("on_mean"), self.on_mean, low=0, strict=True)
+        check_number(self._at("off_mean"), self.off_mean, low=0, strict=True)
+        check_number(self._at("on_factor"), self.on_factor, low=0)
+        check_number(self._at("off_factor"), self.off_factor, low=0)
+
+
+@dataclass(frozen=True)
+class FlashCrowd(Config):
+    """The arrival rate times ``factor`` from ``start`` for ``duration`` seconds."""
+
+    path = "workload.flash_crowds"
+    start: float = 0.0
+    duration: float = 60.0
+    factor: float = 5.0
+
+    def validate(self):
+        check_number(self._at("start"), self.start, low=0)
+        check_number(self._at("duration"), self.duration, low=0, strict=True)
+        check_number(self._at("factor"), self.factor, low=0)
+
+
+@dataclass(frozen=True)
+class Workload(Config):
+    """Who arrives and how much work they bring.
+
+    Sessions arrive as a Poisson process at ``arrival_rate`` per second, optionally made
+    time-varying by ``rate_profile`` (pairs ``(time, factor)``: from ``time`` on, the rate is
+    ``arrival_rate * factor``), ``bursts`` and ``flash_crowds``. A session has ``turns`` turns
+    separated by ``think_time``; a turn has ``steps`` agent steps; a step makes one LLM call and
+    ``tools_per_step`` tool calls. Counts are rounded to whole numbers (at least 1 turn and 1 step).
+    """
+
+    path = "workload"
+    arrival_rate: float = 1.0
+    turns: Distribution = dist(Deterministic(1))
+    think_time: Distribution = dist(Exponential(20.0))
+    steps: Distribution = dist(Deterministic(1))
+    tools_per_step: Distribution = dist(Deterministic(0))
+    prompt_tokens: Distribution = dist(Deterministic(300))
+    output_tokens: Distribution = dist(Deterministic(150))
+    rate_profile: tuple = ()
+    bursts: Bursts | None = None
+    flash_crowds: tuple = ()
+
+    def validate(self):
+        check_number(self._at("arrival_rate"), self.arrival_rate, low=0, strict=True)
+        check_type(self._at("rate_profile"), self.rate_profile, tuple,
+                   "a tuple of (time, factor) pairs")
+        last = -1.0
+        for i, pair in enumerate(self.rate_profile):
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise TypeError(f"{self._at('rate_profile')}[{i}] must be a (time, factor) "
+                                f"pair, got {pair!r}")
+            check_number(f"{self._at('rate_profile')}[{i}].time", pair[0], low=last, strict=True,
+                         what="the previous time")
+            check_number(f"{self._at('rate_profile')}[{i}].factor", pair[1], low=0)
+            last = pair[0]
+        if self.bursts is not None:
+            check_type(self._at("bursts"), self.bursts, Bursts, "a Bursts or None")
+        check_type(self._at("flash_crowds"), self.flash_crowds, tuple, "a tuple of FlashCrowd")
+        for i, crowd in enumerate(self.flash_crowds):
+            check_type(f"{self._at('flash_crowds')}[{i}]", crowd, FlashCrowd, "a FlashCrowd")
+
+
+@dataclass(frozen=True)
+class LLM(Config):
+    """The LLM provider. A call takes ``ttft`` (time to first token) plus output tokens /
+    ``decode_rate``. ``error_rate`` is the chance a call fails. Rate limits are token buckets on
+    requests and tokens per minute (None = unlimited) that answer 429 with a retry-after.
+    ``concurrency`` caps calls in progress (None = unlimited); extra calls queue. A session pinned
+    to one worker (stateful) reuses the provider's prompt cache: from its second turn on, its time
+    to first token is multiplied by ``prompt_cache_factor``."""
+
+    path = "llm"
+    ttft: Distribution = dist(LogNormal(median=0.6, p95=1.5))
+    decode_rate: float = 80.0
+    error_rate: float = 0.0
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    concurrency: int | None = None
+    prompt_cache_factor: float = 0.6
+
+    def validate(self):
+        check_number(self._at("decode_rate"), self.decode_rate, low=0, strict=True)
+        check_probability(self._at("error_rate"), self.error_rate)
+        for name in ("requests_per_minute", "tokens_per_minute"):
+            check_number(self._at(name), getattr(self, name), low=0, strict=True, optional=True)
+        check_number(self._at("concurrency"), self.concurrency, low=1, integer=True,
+                     optional=True)
+        check_number(self._at("prompt_cache_factor"), self.prompt_cache_factor, low=0, high=1)
+
+
+@dataclass(frozen=True)
+class Tool(Config):
+    """A tool the agent calls (search, code execution, an API). ``capacity`` is concurrent calls
+    per replica (None = unlimited); ``replicas`` counts only for microservices (in a monolith the
+    tool runs inside every worker replica). ``weight`` is how often it is picked."""
+
+    name: str = "search"
+    latency: Distribution = dist(LogNormal(median=0.3, p95=2.0))
+    error_rate: float = 0.0
+    capacity: int | None = 8
+    replicas: int = 1
+    weight: float = 1.0
+
+    @property
+    def path(self) -> str:
+        return f"tools.{self.name}"
+
+    def validate(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"tools[].name must be an identifier such as 'search', "
+                             f"got {self.name!r}")
+        check_probability(self._at("error_rate"), self.error_rate)
+        check_number(self._at("capacity"), self.capacity, low=1, integer=True, optional=True)
+        check_number(self._at("replicas"), self.replicas, low=1, integer=True)
+        check_number(self._at("weight"), self.weight, low=0, strict=True)
+
+
+@dataclass(frozen=True)
+class ContextStore(Config):
+    """The database or cache holding conversation history (used by stateless designs). One read
+    or write takes ``latency`` plus ``per_1k_tokens`` seconds per 1,000 tokens of context, on one of
+    ``servers`` connections (None = unlimited; extra operations queue)."""
+
+    path = "store"
+    latency: Distribution = dist(LogNormal(median=0.004, p95=0.02))
+    per_1k_tokens: float = 0.002
+    servers: int | None = 16
+    error_rate: float = 0.0
+
+    def validate(self):
+        check_number(self._at("per_1k_tokens"), self.per_1k_tokens, low=0)
+        check_number(self._at("servers"), self.servers, low=1, integer=True, optional=True)
+        check_probability(self._at("error_rate"), self.error_rate)
+
+
+@dataclass(frozen=True)
+class Workers(Config):
+    """Agent worker replicas. Each has ``slots``: turns served at once (sync) or CPU bursts run at
+    once (async). Async workers hold at most ``max_in_flight`` turns. Each step costs
+    ``cpu_per_step`` seconds of a slot. Stateful workers keep session contexts in ``memory_mb``
+    (``mb_per_1k_tokens`` each) and evict the least recently used session when full.
+    ``queue_limit`` bounds the turns waiting for a worker (None = no bound): a turn that finds the
+    queue full is shed at once (0 = no queue at all, the Erlang B loss system)."""
+
+    path = "workers"
+    count: int = 2
+    slots: int = 4
+    max_in_flight: int = 64
+    cpu_per_step: Distribution = dist(Deterministic(0.01))
+    memory_mb: float = 2048.0
+    mb_per_1k_tokens: float = 0.5
+    queue_limit: int | None = None
+
+    def validate(self):
+        check_number(self._at("count"), self.count, low=1, integer=True)
+        check_number(self._at("queue_limit"), self.queue_limit, low=0, integer=True,
+                     optional=True)
+        check_number(self._at("slots"), self.slots, low=1, integer=True)
+        check_number(self._at("max_in_flight"), self.max_in_flight, low=1, integer=True)
+        check_number(self._at("memory_mb"), self.memory_mb, low=0, strict=True)
+        check_number(self._at("mb_per_1k_tokens"), self.mb_per_1k_tokens, low=0)
+
+
+@dataclass(frozen=True)
+class Network(Config):
+    """Hops between microservices: each call from one service to another takes ``hop_latency``
+    (round trip) and fails with ``error_rate``. Monoliths make these calls in-process, for free."""
+
+    path = "network"
+    hop_latency: Distribution = dist(LogNormal(median=0.002, p95=0.008))
+    error_rate: float = 0.0
+
+    def validate(self):
+        check_probability(self._at("error_rate"), self.error_rate)
+
+
+@dataclass(frozen=True)
+class Services(Config):
+    """Microservices only: replicas of the context service (the tool services' replicas are on
+    each :class:`Tool`)."""
+
+    path = "services"
+    context_replicas: int = 2
+
+    def validate(self):
+        check_number(self._at("context_replicas"), self.context_replicas, low=1, integer=True)
+
+
+@dataclass(frozen=True)
+class Costs(Config):
+    """Prices in US dollars. A monolith replica carries its tools, so it costs ``worker_per_hour``
+    plus ``tool_replica_per_hour`` per tool; microservices pay each replica separately and
+    ``service_overhead_per_hour`` per service (operating cost: deploys, monitoring, on-call)."""
+
+    path = "costs"
+    worker_per_hour: float = 0.20
+    tool_replica_per_hour: float = 0.05
+    context_replica_per_hour: float = 0.05
+    service_overhead_per_hour: float = 0.10
+    llm_input_per_1k: float = 0.001
+    llm_output_per_1k: float = 0.004
+    store_per_1k_ops: float = 0.001
+
+    def validate(self):
+        for f in dataclasses.fields(self):
+            check_number(self._at(f.name), getattr(self, f.name), low=0)
+
+
+@dataclass(frozen=True)
+class Scenario(Config):
+    """Everything one simulation needs. ``duration`` is the simulated time in seconds; turns that
+    arrive before ``warmup`` are run but left out of the summary; ``slo_latency`` is the latency
+    target of SLO attainment; the timeline samples the system every ``sample_every`` seconds."""
+
+    architecture: Architecture = field(default_factory=Architecture)
+    workload: Workload = field(default_factory=Workload)
+    llm: LLM = field(default_factory=LLM)
+    tools: tuple = (Tool(),)
+    store: ContextStore = field(default_factory=ContextStore)
+    workers: Workers = field(default_factory=Workers)
+    network: Network = field(default_factory=Network)
+    services: Services = field(default_factory=Services)
+    costs: Costs = field(default_factory=Costs)
+    duration: float = 600.0
+    warmup: float = 60.0
+    slo_latency: float = 10.0
+    sample_every: float = 1.0
+
+    def validate(self):
+        parts = {"architecture": Architecture, "workload": Workload, "llm": LLM,
+                 "store": ContextStore, "workers": Workers, "network": Network,
+                 "services": Services, "costs": Costs}
+        for name, kind in parts.items():
+            check_type(name, getattr(self, name), kind, f"a simlib {kind.__name__}")
+        check_type("tools", self.tools, tuple, "a tuple of Tool")
+        for i, tool in enumerate(self.tools):
+            check_type(f"tools[{i}]", tool, Tool, "a Tool")
+        names = [t.name for t in self.tools]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tools must have distinct names, got {names}")
+        if self.workload.tools_per_step.mean > 0 and not self.tools:
+            raise ValueError("tools must hold at least one Tool when workload.tools_per_step "
+                             f"has mean {self.workload.tools_per_step.mean:g} > 0, got ()")
+        check_number("duration", self.duration, low=0, strict=True)
+        check_number("warmup", self.warmup, low=0)
+        if self.warmup >= self.duration:
+            raise ValueError(f"warmup must be < duration ({self.duration!r}), "
+                             f"got {self.warmup!r}")
+        check_number("slo_latency", self.slo_latency, low=0, strict=True)
+        check_number("sample_every", self.sample_every, low=0, strict=True,)
+        if self.duration / self.sample_every > 1_000_000:
+            raise ValueError(f"sample_every must be >= duration / 1e6 "
+                             f"({self.duration / 1e6:g}), got {self.sample_every!r}")
+
+    def with_(self, **changes) -> Scenario:
+        """A copy with fields changed by dotted path, e.g. ``{"workload.arrival_rate": 8.0}``.
+
+        Tools are reached by name: ``{"tools.search.error_rate": 0.1}``. Unknown paths raise
+        ValueError listing what exists; the copy is validated like any new scenario.
+        """
+        result = self
+        for dotted, value in changes.items():
+            result = _replace(result, dotted.split("."), value, dotted)
+        return result
+
+
+def _replace(obj, keys: list[str], value, dotted: str):
+    """Return ``obj`` with the field at ``keys`` set to ``value`` (validated on the way up)."""
+    head, rest = keys[0], keys[1:]
+    if isinstance(obj, tuple):  # the tools, reached by name
+        names = [getattr(item, "name", None) for item in obj]
+        if head not in names:
+            raise ValueError(f"unknown path {dotted!r}: no tool named {head!r}; "
+                             f"tools are {names}")
+        i = names.index(head)
+        item = _replace(obj[i], rest, value, dotted) if rest else value
+        return obj[:i] + (item,) + obj[i + 1:]
+    fields = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
+    if head not in fields:
+        where = type(obj).__name__
+        raise ValueError(f"unknown path {dotted!r}: {where} has no field {head!r}; "
+                         f"fields are {sorted(fields)}")
+    new = _replace(getattr(obj, head), rest, value, dotted) if rest else value
+    return dataclasses.replace(obj, **{head: new})

@@ -1,0 +1,41 @@
+"""Cost: what a design spends, in US dollars.
+
+Two kinds of money. *Infrastructure* is paid by the hour whether busy or idle: worker replicas,
+tool and context service replicas, and a fixed operating overhead per deployed service (each
+microservice needs its own deploys, dashboards and on-call). *Usage* is paid per turn: LLM tokens
+in and out, and context-store operations. "Cost per ok turn" divides both by the turns that
+succeeded, which is how "low budget" is judged.
+"""
+
+from __future__ import annotations
+
+from .config import Costs, Scenario
+
+
+def services(scenario: Scenario) -> list[str]:
+    """The separately deployed services of a design."""
+    if scenario.architecture.deployment == "monolith":
+        return ["agent"]
+    names = ["orchestrator"] + [f"tool:{t.name}" for t in scenario.tools]
+    if scenario.architecture.state == "stateless":
+        names.append("context")
+    return names
+
+
+def infrastructure_per_hour(scenario: Scenario) -> float:
+    """Dollars per hour for replicas and per-service overhead."""
+    c, workers = scenario.costs, scenario.workers.count
+    overhead = len(services(scenario)) * c.service_overhead_per_hour
+    if scenario.architecture.deployment == "monolith":  # each replica carries every tool
+        return workers * (c.worker_per_hour + len(scenario.tools) * c.tool_replica_per_hour) \
+            + overhead
+    tools = sum(t.replicas for t in scenario.tools) * c.tool_replica_per_hour
+    context = scenario.services.context_replicas * c.context_replica_per_hour \
+        if scenario.architecture.state == "stateless" else 0.0
+    return workers * c.worker_per_hour + tools + context + overhead
+
+
+def turn_cost(costs: Costs, tokens_in: int, tokens_out: int, store_ops: int) -> float:
+    """Usage cost of one turn: LLM tokens and store operations."""
+    return (tokens_in * costs.llm_input_per_1k + tokens_out * costs.llm_output_per_1k
+            + store_ops * costs.store_per_1k_ops) / 1000

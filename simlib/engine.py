@@ -1,0 +1,142 @@
+"""The engine: build one run of a scenario, let SimPy play it, and collect what happened.
+
+``run(scenario, seed)`` is the whole story of one replication:
+
+1. draw every session arrival time up front (:func:`simlib.workload.session_arrivals`);
+2. build the components (workers, LLM provider, tools, store, network) from the configuration;
+3. start one process that releases sessions at their arrival times, one process per session that
+   plays its turns with think time between them (:func:`simlib.architectures.turn`), and one
+   process that samples the system state every ``sample_every`` seconds;
+4. stop the clock at ``duration``; every turn still in the system is recorded as ``in_flight``.
+
+So every turn that arrives ends in exactly one row of the turns table, with exactly one outcome.
+"""
+
+from __future__ import annotations
+
+import simpy
+
+from . import architectures
+from .components import Hop, LLMProvider, Store, ToolService, Worker, resource
+from .config import Scenario
+from .records import Recorder, Result
+from .streams import Streams
+from .workload import Planner, session_arrivals
+
+
+class Session:
+    """A user's conversation in progress."""
+
+    __slots__ = ("id", "worker", "context_tokens", "turns_done", "turns_left")
+
+    def __init__(self, sid: int, worker: int, n_turns: int):
+        self.id, self.worker = sid, worker
+        self.context_tokens = 0
+        self.turns_done, self.turns_left = 0, n_turns
+
+
+class TurnState:
+    """What a turn has done so far; becomes one row of the turns table when it ends."""
+
+    __slots__ = ("session", "number", "arrival", "admitted", "worker", "attempts", "llm_calls",
+                 "tool_calls", "tokens_in", "tokens_out", "store_ops", "context_lost", "wasted")
+
+    def __init__(self, session: int, number: int, arrival: float):
+        self.session, self.number, self.arrival = session, number, arrival
+        self.admitted = float("nan")
+        self.worker = -1
+        self.attempts = self.llm_calls = self.tool_calls = 0
+        self.tokens_in = self.tokens_out = self.store_ops = 0
+        self.context_lost = False
+        self.wasted = 0.0
+
+
+class Run:
+    """One replication: the SimPy environment, the components and the records."""
+
+    def __init__(self, scenario: Scenario, seed: int):
+        arch = scenario.architecture
+        self.scenario, self.seed = scenario, seed
+        self.env = env = simpy.Environment()
+        self.streams = streams = Streams(seed)
+        self.stateful = arch.state == "stateful"
+        self.asynchronous = arch.execution == "async"
+        remote = arch.deployment == "microservices"
+        w = scenario.workers
+        per_worker = w.max_in_flight if self.asynchronous else w.slots
+        self.pool = None if self.stateful else resource(env, per_worker * w.count)
+        self.tool_services = [ToolService(env, t, streams, t.replicas, True)
+                              for t in scenario.tools] if remote else None
+        self.workers = [
+            Worker(env, i, w, per_worker if self.stateful else None,
+                   None if remote else [ToolService(env, t, streams, 1, False)
+                                        for t in scenario.tools])
+            for i in range(w.count)]
+        self.llm = LLMProvider(env, scenario.llm, streams)
+        self.store = Store(env, scenario.store, streams, remote)
+        self.hop = Hop(env, scenario.network, streams)
+        self.planner = Planner(scenario, streams)
+        self.recorder = Recorder(scenario)
+        self.active: dict[int, TurnState] = {}
+        self.in_system = 0
+
+    # -- the pieces architectures.turn asks for ------------------------------------------------
+    def context_dependency(self, worker):
+        return self.store
+
+    def tool_dependency(self, worker, tool: int):
+        return self.tool_services[tool] if self.tool_services is not None \
+            else worker.tools[tool]
+
+    def new_turn(self, session: Session, number: int) -> TurnState:
+        state = TurnState(session.id, number, self.env.now)
+        self.active[id(state)] = state
+        self.in_system += 1
+        return state
+
+    def finish(self, state: TurnState, outcome: str, cause: str | None) -> None:
+        del self.active[id(state)]
+        self.in_system -= 1
+        self.recorder.turn(state, self.env.now, outcome, cause)
+
+    # -- processes ------------------------------------------------------------------------------
+    def arrivals(self, times):
+        env, planner = self.env, self.planner
+        for sid, t in enumerate(times.tolist()):
+            yield env.timeout(t - env.now)
+            route, plans = planner.session()
+            env.process(self.session(sid, route, plans))
+
+    def session(self, sid: int, route: float, plans):
+        session = Session(sid, int(route * len(self.workers)), len(plans))
+        for number, plan in enumerate(plans, start=1):
+            if plan.think > 0:
+                yield self.env.timeout(plan.think)
+            session.turns_left -= 1
+            yield from architectures.turn(self, session, number, plan, self.finish)
+            session.turns_done += 1
+        if self.stateful:
+            self.workers[session.worker].forget(session.id)
+
+    def sampler(self):
+        every = self.scenario.sample_every
+        while True:
+            self.recorder.sample(self)
+            yield self.env.timeout(every)
+
+    def play(self) -> Result:
+        times = session_arrivals(self.scenario.workload, self.scenario.duration,
+                                 self.streams.rng["arrivals"])
+        self.env.process(self.arrivals(times))
+        self.env.process(self.sampler())
+        self.env.run(until=self.scenario.duration)
+        for state in self.active.values():
+            self.recorder.turn(state, float("nan"), "in_flight", None)
+        return self.recorder.result(self)
+
+
+def run(scenario: Scenario, seed: int = 0) -> Result:
+    """Simulate ``scenario`` once with ``seed``; the same seed always gives the same tables."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a simlib Scenario, got {type(scenario).__name__}")
+    return Run(scenario, seed).play()

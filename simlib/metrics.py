@@ -1,0 +1,94 @@
+"""Metrics: from the turns table and the timeline to the numbers a design is judged by.
+
+The warm-up is dropped here and only here (:func:`measured`): a turn counts if it *arrived* in
+the measured window ``[warmup, duration)``. Rates that describe what the system delivered
+(throughput, goodput) count turns that *finished* in the window instead, because an overloaded
+system's output is capped by its capacity, whatever arrived.
+
+Latency is measured on turns answered ``ok``. SLO attainment is the share of measured turns
+answered ok within ``slo_latency``; a turn still in flight at the end counts as a miss once it is
+older than the target, and is left out while it is younger (it might still make it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .cost import infrastructure_per_hour
+
+ERRORS = ("failed", "timed_out", "shed", "silent_failure")
+
+
+def measured(turns: pd.DataFrame) -> pd.DataFrame:
+    """The turns that arrived after the warm-up (the one place warm-up is dropped)."""
+    return turns[~turns["warmup"].to_numpy()]
+
+
+def window(scenario) -> float:
+    """Length in seconds of the measured window."""
+    return scenario.duration - scenario.warmup
+
+
+def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
+    """The summary row of one run (see the module docstring for what each number counts)."""
+    m = measured(turns)
+    span = window(scenario)
+    outcome = m["outcome"].to_numpy()
+    counts = {name: int((outcome == name).sum()) for name in turns["outcome"].cat.categories}
+    ended = len(m) - counts["in_flight"]
+    ok = m[outcome == "ok"]
+    latency = ok["latency"].to_numpy()
+    finish = turns["finish"].to_numpy()
+    finished_in_window = (finish >= scenario.warmup) & (finish < scenario.duration)
+    ok_finished = finished_in_window & (turns["outcome"].to_numpy() == "ok")
+    cost = infrastructure_per_hour(scenario) * span / 3600 + float(m["cost"].sum())
+    in_flight_age = scenario.duration - m["arrival"].to_numpy()
+    young = (outcome == "in_flight") & (in_flight_age < scenario.slo_latency)
+    slo_base = len(m) - int(young.sum())
+    errors = sum(counts[name] for name in ERRORS)
+    row = {
+        "arrivals": len(m),
+        "arrival_rate": len(m) / span,
+        "throughput": int(finished_in_window.sum()) / span,
+        "goodput": int(ok_finished.sum()) / span,
+        "latency_mean": _stat(latency, np.mean),
+        "latency_p50": _stat(latency, np.percentile, 50),
+        "latency_p95": _stat(latency, np.percentile, 95),
+        "latency_p99": _stat(latency, np.percentile, 99),
+        "error_rate": errors / ended if ended else np.nan,
+        "availability": (counts["ok"] + counts["degraded"]) / ended if ended else np.nan,
+        "slo_attainment": int((latency <= scenario.slo_latency).sum()) / slo_base
+        if slo_base else np.nan,
+        "cost": cost,
+        "cost_per_ok": cost / counts["ok"] if counts["ok"] else np.nan,
+        "utilisation": utilisation(scenario, timeline),
+        "mean_in_system": _after_warmup(scenario, timeline)["in_system"].mean(),
+        "mean_queue_wait": float(np.nanmean(m["admitted"] - m["arrival"])) if len(m) else np.nan,
+        "context_lost": int(m["context_lost"].sum()),
+        "wasted_work": float(m["wasted"].sum()),
+        "attempts_per_turn": float(m["attempts"].mean()) if len(m) else np.nan,
+    }
+    row.update({f"n_{name}": count for name, count in counts.items()})
+    return pd.Series(row, name="summary")
+
+
+def _stat(values: np.ndarray, fn, *args) -> float:
+    return float(fn(values, *args)) if len(values) else np.nan
+
+
+def _after_warmup(scenario, timeline: pd.DataFrame) -> pd.DataFrame:
+    return timeline[timeline["time"].to_numpy() >= scenario.warmup]
+
+
+def utilisation(scenario, timeline: pd.DataFrame) -> float:
+    """Mean share of worker slots busy: whole turns (sync) or CPU bursts (async)."""
+    column = "cpu_busy" if scenario.architecture.execution == "async" else "busy"
+    slots = scenario.workers.count * scenario.workers.slots
+    return float(_after_warmup(scenario, timeline)[column].mean() / slots)
+
+
+def causes(turns: pd.DataFrame) -> pd.Series:
+    """How many measured turns failed for each cause, most common first."""
+    cause = measured(turns)["cause"]
+    return cause[cause != ""].value_counts()

@@ -1,0 +1,82 @@
+"""Presets: ready-made scenarios, built only from the public configuration classes.
+
+:func:`mmc` is the bridge to queueing theory: a scenario whose every mechanism but one queue is
+switched off, so that it *is* an M/M/c queue (or M/D/c with ``kind="deterministic"``) and its
+numbers can be held against :mod:`simlib.theory`. The other presets are the article's workloads,
+the starting points of the notebooks. Each takes keyword ``changes`` in ``with_`` form.
+"""
+
+from __future__ import annotations
+
+from .config import LLM, Architecture, Scenario, Tool, Workers, Workload
+from .dists import Deterministic, Exponential, Geometric, LogNormal, Uniform
+from .validate import check_choice
+
+KINDS = ("exponential", "deterministic")
+
+
+def mmc(arrival_rate: float, service_mean: float, servers: int, duration: float = 2000.0,
+        warmup: float = 200.0, kind: str = "exponential", queue_limit: int | None = None,
+        **changes) -> Scenario:
+    """An M/M/c queue: Poisson arrivals of one-turn, one-step sessions with no tools and no
+    output tokens, so a turn's only work is one LLM call of ``service_mean`` seconds
+    (exponential, or deterministic), served by ``servers`` single-slot workers behind one queue.
+    ``queue_limit`` bounds the queue (0 gives the Erlang B loss system, K-1 gives M/M/1/K)."""
+    check_choice("kind", kind, KINDS)
+    service = Exponential(service_mean) if kind == "exponential" else Deterministic(service_mean)
+    scenario = Scenario(
+        architecture=Architecture("stateless", "sync", "monolith"),
+        workload=Workload(arrival_rate=arrival_rate, turns=Deterministic(1),
+                          steps=Deterministic(1), tools_per_step=Deterministic(0),
+                          prompt_tokens=Deterministic(0), output_tokens=Deterministic(0)),
+        llm=LLM(ttft=service, error_rate=0.0),
+        tools=(),
+        workers=Workers(count=servers, slots=1, cpu_per_step=Deterministic(0),
+                        queue_limit=queue_limit),
+        duration=duration, warmup=warmup, slo_latency=10 * service_mean,
+        sample_every=max(service_mean / 2, duration / 100_000))
+    return scenario.with_(**changes)
+
+
+def qa_bot(**changes) -> Scenario:
+    """A stateless Q&A bot: one turn of one LLM call, no tools, 2 sessions/s."""
+    scenario = Scenario(
+        architecture=Architecture("stateless", "sync", "monolith"),
+        workload=Workload(arrival_rate=2.0, turns=Deterministic(1), steps=Deterministic(1),
+                          prompt_tokens=LogNormal(median=400, p95=1500),
+                          output_tokens=LogNormal(median=150, p95=500)),
+        tools=(), workers=Workers(count=2, slots=8), duration=600, warmup=60, slo_latency=5.0)
+    return scenario.with_(**changes)
+
+
+def assistant(**changes) -> Scenario:
+    """A multi-turn assistant: conversations of about 6 turns, 20 s think time, one search
+    tool call in a third of the steps; stateful (the context lives in the worker)."""
+    scenario = Scenario(
+        architecture=Architecture("stateful", "sync", "monolith"),
+        workload=Workload(arrival_rate=0.5, turns=Geometric(6), think_time=Exponential(20),
+                          steps=Geometric(1.5), tools_per_step=Uniform(0, 0.67),
+                          prompt_tokens=LogNormal(median=200, p95=800),
+                          output_tokens=LogNormal(median=250, p95=800)),
+        tools=(Tool("search", LogNormal(median=0.3, p95=2.0), capacity=16),),
+        workers=Workers(count=3, slots=8), duration=900, warmup=120, slo_latency=15.0)
+    return scenario.with_(**changes)
+
+
+def tool_agent(**changes) -> Scenario:
+    """A tool-heavy coding agent: a few turns of many steps, each step about one tool call
+    whose latency is heavy-tailed (median 0.3 s, p90 over 10 s, as in coding-agent traces)."""
+    scenario = Scenario(
+        architecture=Architecture("stateless", "async", "microservices"),
+        workload=Workload(arrival_rate=0.1, turns=Geometric(3), think_time=Exponential(60),
+                          steps=Geometric(6), tools_per_step=Uniform(0.5, 1.5),
+                          prompt_tokens=LogNormal(median=1500, p95=6000),
+                          output_tokens=LogNormal(median=300, p95=1200)),
+        tools=(Tool("code", LogNormal(median=0.3, p95=27.0), capacity=8, replicas=2),
+               Tool("search", LogNormal(median=0.3, p95=2.0), capacity=16, replicas=1)),
+        workers=Workers(count=2, slots=4, cpu_per_step=Deterministic(0.02)),
+        duration=1800, warmup=300, slo_latency=120.0)
+    return scenario.with_(**changes)
+
+
+ARTICLE = {"qa_bot": qa_bot, "assistant": assistant, "tool_agent": tool_agent}

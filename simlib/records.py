@@ -1,0 +1,138 @@
+"""Records: one flat row per turn, one row per timeline sample, turned into DataFrames once.
+
+During a run, rows are appended column by column to compact ``array`` buffers (8 bytes a
+number, no Python object per value); :meth:`Recorder.result` makes the DataFrames at the end.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+import pandas as pd
+
+from .cost import turn_cost
+from .metrics import summary
+
+OUTCOMES = ("ok", "degraded", "failed", "timed_out", "shed", "silent_failure", "in_flight")
+
+TURN_NUMBERS = ("arrival", "admitted", "finish", "tokens_in", "tokens_out", "cost", "wasted")
+TURN_COUNTS = ("session", "turn", "attempts", "llm_calls", "tool_calls", "store_ops", "worker")
+TIMELINE = ("time", "in_system", "queued", "busy", "cpu_busy", "llm_in_progress",
+            "store_busy", "ok", "not_ok", "cost")
+
+
+class Recorder:
+    """Collects turn rows and timeline samples of one run."""
+
+    def __init__(self, scenario):
+        self.scenario = scenario
+        self.numbers = {name: array("d") for name in TURN_NUMBERS}
+        self.counts = {name: array("q") for name in TURN_COUNTS}
+        self.outcome = array("b")
+        self.context_lost = array("b")
+        self.causes: list[str] = []
+        self.cause_code: dict[str, int] = {"": 0}
+        self.cause = array("h")
+        self.samples = {name: array("d") for name in TIMELINE}
+        self.ok = self.not_ok = 0
+        self.cost = 0.0
+
+    def turn(self, state, finish: float, outcome: str, cause: str | None) -> None:
+        cost = turn_cost(self.scenario.costs, state.tokens_in, state.tokens_out, state.store_ops)
+        self.cost += cost
+        if outcome == "ok":
+            self.ok += 1
+        elif outcome != "in_flight":
+            self.not_ok += 1
+        n = self.numbers
+        n["arrival"].append(state.arrival)
+        n["admitted"].append(state.admitted)
+        n["finish"].append(finish)
+        n["tokens_in"].append(state.tokens_in)
+        n["tokens_out"].append(state.tokens_out)
+        n["cost"].append(cost)
+        n["wasted"].append(state.wasted)
+        c = self.counts
+        c["session"].append(state.session)
+        c["turn"].append(state.number)
+        c["attempts"].append(state.attempts)
+        c["llm_calls"].append(state.llm_calls)
+        c["tool_calls"].append(state.tool_calls)
+        c["store_ops"].append(state.store_ops)
+        c["worker"].append(state.worker)
+        self.outcome.append(OUTCOMES.index(outcome))
+        self.context_lost.append(state.context_lost)
+        self.cause.append(self._code(cause or ""))
+
+    def _code(self, cause: str) -> int:
+        code = self.cause_code.get(cause)
+        if code is None:
+            code = self.cause_code[cause] = len(self.cause_code)
+        return code
+
+    def sample(self, run) -> None:
+        """Append one timeline row: the state of ``run`` now."""
+        workers = run.workers
+        queued = len(run.pool.queue) if run.pool is not None else \
+            sum(len(w.admission.queue) for w in workers)
+        store = run.store.slots
+        s = self.samples
+        s["time"].append(run.env.now)
+        s["in_system"].append(run.in_system)
+        s["queued"].append(queued)
+        s["busy"].append(sum(w.busy for w in workers))
+        s["cpu_busy"].append(sum(w.cpu.count for w in workers))
+        s["llm_in_progress"].append(run.llm.in_progress)
+        s["store_busy"].append(store.count if store is not None else float("nan"))
+        s["ok"].append(self.ok)
+        s["not_ok"].append(self.not_ok)
+        s["cost"].append(self.cost)
+
+    def result(self, run) -> Result:
+        return Result(run.scenario, run.seed, self.turns_frame(), self.timeline_frame())
+
+    def turns_frame(self) -> pd.DataFrame:
+        cols = {name: np.frombuffer(buf, dtype=np.int64) if buf else np.empty(0, np.int64)
+                for name, buf in self.counts.items()}
+        cols.update({name: np.frombuffer(buf, dtype=float) if buf else np.empty(0)
+                     for name, buf in self.numbers.items()})
+        frame = pd.DataFrame({
+            "session": cols["session"], "turn": cols["turn"], "arrival": cols["arrival"],
+            "admitted": cols["admitted"], "finish": cols["finish"],
+            "latency": cols["finish"] - cols["arrival"],
+            "outcome": pd.Categorical.from_codes(np.asarray(self.outcome, dtype=np.int8),
+                                                 categories=list(OUTCOMES)),
+            "cause": pd.Categorical.from_codes(np.asarray(self.cause, dtype=np.int16),
+                                               categories=list(self.cause_code)),
+            "attempts": cols["attempts"], "llm_calls": cols["llm_calls"],
+            "tool_calls": cols["tool_calls"], "store_ops": cols["store_ops"],
+            "tokens_in": cols["tokens_in"].astype(np.int64),
+            "tokens_out": cols["tokens_out"].astype(np.int64), "cost": cols["cost"],
+            "worker": cols["worker"],
+            "context_lost": np.asarray(self.context_lost, dtype=bool),
+            "wasted": cols["wasted"],
+        })
+        frame = frame.sort_values(["arrival", "session", "turn"], kind="stable")
+        frame["warmup"] = frame["arrival"] < self.scenario.warmup
+        return frame.reset_index(drop=True)
+
+    def timeline_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({name: np.asarray(buf, dtype=float)
+                             for name, buf in self.samples.items()})
+
+
+class Result:
+    """One replication's tables: ``turns`` (one row per turn) and ``timeline`` (samples)."""
+
+    def __init__(self, scenario, seed: int, turns: pd.DataFrame, timeline: pd.DataFrame):
+        self.scenario, self.seed = scenario, seed
+        self.turns, self.timeline = turns, timeline
+
+    def summary(self) -> pd.Series:
+        """Throughput, goodput, latency percentiles, errors, cost... (see simlib.metrics)."""
+        return summary(self.scenario, self.turns, self.timeline)
+
+    def __repr__(self):
+        arch = self.scenario.architecture.name
+        return f"<Result {arch} seed={self.seed}: {len(self.turns)} turns>"
