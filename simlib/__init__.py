@@ -31,6 +31,16 @@ __all__ = ["LLM", "OUTCOMES", "Architecture", "Bursts", "ContextStore", "Costs",
            "Network", "Result", "Scenario", "Services", "Tool", "Workers", "Workload",
            "confidence_interval", "dists", "presets", "replicate", "run", "sweep", "theory"]
 
+
+
+def __getattr__(name: str):
+    """``sl.plots`` and ``sl.widgets`` load on first use: they need the ``lab`` extra (plotly)."""
+    if name in ("plots", "widgets"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'simlib' has no attribute {name!r}")
+
+
 DESIGNS = [Architecture(s, e, d) for s in ("stateless", "stateful")
            for e in ("sync", "async") for d in ("monolith", "microservices")]
 __all__.append("DESIGNS")

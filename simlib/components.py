@@ -103,7 +103,7 @@ class ToolService:
         self.env, self.config, self.remote = env, config, remote
         cap = config.capacity * replicas if config.capacity is not None else None
         self.slots = resource(env, cap)
-        self.coin = streams.uniform("tools")
+        self.coin = streams.uniform("tools", f"coin:{config.name}")
         self.cause = f"tool_error:{config.name}"
 
     def serve(self, turn, latency: float):
@@ -124,7 +124,7 @@ class Store:
                  remote: bool):
         self.env, self.config, self.remote = env, config, remote
         self.slots = resource(env, config.servers)
-        self.latency = streams.draws("store", config.latency)
+        self.latency = streams.draws("store", "latency", config.latency)
         self.coin = streams.uniform("store")
 
     def serve(self, turn, tokens: int):
@@ -143,7 +143,7 @@ class Hop:
 
     def __init__(self, env: simpy.Environment, config: Network, streams: Streams):
         self.env, self.config = env, config
-        self.latency = streams.draws("network", config.hop_latency)
+        self.latency = streams.draws("network", "latency", config.hop_latency)
         self.coin = streams.uniform("network")
 
     def cross(self):

@@ -7,10 +7,15 @@ the draws of another. Two designs run with the same seed therefore see the same 
 with the same sizes (common random numbers): their difference is the design's, not the dice's.
 
 Nothing here touches a global seed. Draws come in blocks from numpy (:class:`Draws`), because one
-numpy call for 1,024 values costs about as much as one call for a single value.
+numpy call for 1,024 values costs about as much as one call for a single value. Each use of a
+stream (the LLM's time to first token, the LLM's error coin, ...) draws from its own child
+generator, so a block refilled for one use never moves the values another use will see: the work
+planned for each session stays the same whatever happened at run time.
 """
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 
@@ -48,22 +53,28 @@ class Streams:
     def __init__(self, seed: int):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-        root = np.random.SeedSequence(int(seed))
-        self.rng = {name: np.random.default_rng(np.random.SeedSequence(
-            root.entropy, spawn_key=(i,))) for i, name in enumerate(NAMES)}
-        self._draws: dict[tuple[str, int], Draws] = {}
+        self.entropy = np.random.SeedSequence(int(seed)).entropy
+        self.rng = {name: self.generator(name) for name in NAMES}
+        self._draws: dict[tuple[str, str], Draws] = {}
 
-    def draws(self, stream: str, dist: Distribution) -> Draws:
-        """The block-buffered sampler of ``dist`` on ``stream`` (made on first use)."""
-        key = (stream, id(dist))
-        sampler = self._draws.get(key)
-        if sampler is None or sampler.dist is not dist:
-            sampler = self._draws[key] = Draws(dist, self.rng[stream])
+    def generator(self, stream: str, use: str | None = None) -> np.random.Generator:
+        """The generator of ``stream``, or of one ``use`` of it (a child of the stream)."""
+        key = (NAMES.index(stream),) if use is None else \
+            (NAMES.index(stream), zlib.crc32(use.encode()))
+        return np.random.default_rng(np.random.SeedSequence(self.entropy, spawn_key=key))
+
+    def draws(self, stream: str, use: str, dist: Distribution) -> Draws:
+        """Block-buffered draws of ``dist`` for one named ``use`` of ``stream``."""
+        sampler = self._draws.get((stream, use))
+        if sampler is None:
+            sampler = self._draws[(stream, use)] = Draws(dist, self.generator(stream, use))
+        elif sampler.dist != dist:
+            raise ValueError(f"stream {stream!r} use {use!r} asked for two distributions")
         return sampler
 
-    def uniform(self, stream: str) -> Draws:
-        """Block-buffered U(0, 1) draws on ``stream`` (for error coin flips)."""
-        return self.draws(stream, _UNIT)
+    def uniform(self, stream: str, use: str = "coin") -> Draws:
+        """Block-buffered U(0, 1) draws for one use of ``stream`` (error coin flips)."""
+        return self.draws(stream, use, _UNIT)
 
 
 class _Unit(Distribution):

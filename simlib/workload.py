@@ -92,17 +92,18 @@ class Planner:
 
     def __init__(self, scenario: Scenario, streams: Streams):
         w = scenario.workload
-        self.turns = streams.draws("sizes", w.turns)
-        self.think = streams.draws("sizes", w.think_time)
-        self.steps = streams.draws("sizes", w.steps)
-        self.tools_per_step = streams.draws("sizes", w.tools_per_step)
-        self.prompt = streams.draws("sizes", w.prompt_tokens)
-        self.output = streams.draws("sizes", w.output_tokens)
-        self.routing = streams.uniform("routing")
-        self.pick_tool = streams.uniform("tools")
-        self.cpu = streams.draws("workers", scenario.workers.cpu_per_step)
-        self.ttft = streams.draws("llm", scenario.llm.ttft)
-        self.tool_latency = [streams.draws("tools", t.latency) for t in scenario.tools]
+        self.turns = streams.draws("sizes", "turns", w.turns)
+        self.think = streams.draws("sizes", "think", w.think_time)
+        self.steps = streams.draws("sizes", "steps", w.steps)
+        self.tools_per_step = streams.draws("sizes", "tools_per_step", w.tools_per_step)
+        self.prompt = streams.draws("sizes", "prompt", w.prompt_tokens)
+        self.output = streams.draws("sizes", "output", w.output_tokens)
+        self.routing = streams.uniform("routing", "session")
+        self.pick_tool = streams.uniform("tools", "pick")
+        self.cpu = streams.draws("workers", "cpu", scenario.workers.cpu_per_step)
+        self.ttft = streams.draws("llm", "ttft", scenario.llm.ttft)
+        self.tool_latency = [streams.draws("tools", f"latency:{t.name}", t.latency)
+                             for t in scenario.tools]
         weights = np.array([t.weight for t in scenario.tools], dtype=float)
         self.tool_cdf = (np.cumsum(weights) / weights.sum()).tolist() if len(weights) else []
 

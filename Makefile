@@ -1,0 +1,45 @@
+# Resilient Agents Lab. Two commands do all the set-up on a fresh machine:
+#   make lab    create .venv, install, open JupyterLab on notebooks/ (localhost, with token)
+#   make test   create .venv if needed, install, run every test (unit, theory, nbval)
+# Needs Python 3.10 or newer as `python3` (or say which: make test PYTHON=python3.12).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PIP    := $(BIN)/python -m pip
+
+.PHONY: lab test lint bench clean notebooks help
+
+help:
+	@echo "make lab    - set up .venv and open JupyterLab on the notebooks"
+	@echo "make test   - set up .venv and run every test (unit, theory, notebooks)"
+	@echo "make lint   - ruff"
+	@echo "make notebooks - re-execute every notebook in place (after changing simlib)"
+	@echo "make clean  - remove .venv and caches"
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else \
+	  "Python 3.10 or newer is needed; found " + sys.version.split()[0] + \
+	  ". Install one and run: make $(MAKECMDGOALS) PYTHON=python3.12")'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check simlib tests bench notebooks
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests \
+	  --nbval --nbval-current-env notebooks
+
+notebooks: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.timeout=120 notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

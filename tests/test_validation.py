@@ -1,0 +1,488 @@
+"""Every bad input is refused when it is made, with a message a learner can act on.
+
+DESIGN.md section 4: every configuration field is validated at construction, and bad input raises
+ValueError or TypeError naming the field path, the value received and what is allowed, e.g.
+``workload.arrival_rate must be > 0, got -1.0``. Nothing deep inside SimPy is ever the first to
+complain.
+
+The table below builds one bad thing per row and states what the message must contain. A needle
+that is a tuple means "any one of these" (e.g. an ``mmc`` argument may be named by its own name or
+by the scenario field it sets). Rows marked xfail(strict=True) are gaps in simlib's validation
+found while writing this file: the row states the behaviour DESIGN.md asks for, and the mark comes
+off when simlib is fixed (strict, so a fix is noticed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import simpy
+
+import simlib as sl
+import simlib.engine
+from simlib import dists as D
+
+
+def tiny() -> sl.Scenario:
+    """A valid scenario that simulates in a blink (used where a run or sweep needs one)."""
+    return sl.presets.mmc(arrival_rate=1.0, service_mean=1.0, servers=1, duration=10.0,
+                          warmup=1.0)
+
+
+def row(id_, build, exc, *needles, xfail: str | None = None):
+    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
+    return pytest.param(build, exc, needles, id=id_, marks=marks)
+
+
+W = sl.Workload
+INVALID = [
+    # -- Architecture ------------------------------------------------------------------------
+    row("architecture.state-typo", lambda: sl.Architecture(state="stateles"), ValueError,
+        "architecture.state", "'stateles'", "one of", "'stateless'", "'stateful'"),
+    row("architecture.execution-unknown", lambda: sl.Architecture(execution="parallel"),
+        ValueError, "architecture.execution", "'parallel'", "'sync'", "'async'"),
+    row("architecture.deployment-unknown", lambda: sl.Architecture(deployment="serverless"),
+        ValueError, "architecture.deployment", "'serverless'", "'monolith'", "'microservices'"),
+    # -- Workload ----------------------------------------------------------------------------
+    row("workload.arrival_rate-negative", lambda: W(arrival_rate=-1.0), ValueError,
+        "workload.arrival_rate", "-1.0", "> 0"),
+    row("workload.arrival_rate-zero", lambda: W(arrival_rate=0.0), ValueError,
+        "workload.arrival_rate", "got 0.0", "> 0"),
+    row("workload.arrival_rate-infinite", lambda: W(arrival_rate=math.inf), ValueError,
+        "workload.arrival_rate", "inf", "finite"),
+    row("workload.arrival_rate-string", lambda: W(arrival_rate="fast"), TypeError,
+        "workload.arrival_rate", "'fast'", "a number"),
+    row("workload.arrival_rate-bool", lambda: W(arrival_rate=True), TypeError,
+        "workload.arrival_rate", "True", "a number"),
+    row("workload.think_time-negative-number", lambda: W(think_time=-2.5), ValueError,
+        "workload.think_time", "-2.5", ">= 0"),
+    row("workload.turns-bool", lambda: W(turns=True), TypeError,
+        "workload.turns", "True", "distribution", "number >= 0"),
+    row("workload.prompt_tokens-string", lambda: W(prompt_tokens="300"), TypeError,
+        "workload.prompt_tokens", "'300'", "distribution"),
+    row("workload.rate_profile-list", lambda: W(rate_profile=[(10.0, 2.0)]), TypeError,
+        "workload.rate_profile", "[(10.0, 2.0)]", "tuple of (time, factor) pairs"),
+    row("workload.rate_profile-triple", lambda: W(rate_profile=((10.0, 2.0, 3.0),)), TypeError,
+        "workload.rate_profile[0]", "(10.0, 2.0, 3.0)", "(time, factor) pair"),
+    row("workload.rate_profile-time-decreasing",
+        lambda: W(rate_profile=((10.0, 2.0), (5.0, 1.0))), ValueError,
+        "workload.rate_profile[1].time", "5.0", "> the previous time (10.0)"),
+    row("workload.rate_profile-factor-negative", lambda: W(rate_profile=((10.0, -2.0),)),
+        ValueError, "workload.rate_profile[0].factor", "-2.0", ">= 0"),
+    row("workload.rate_profile-time-string", lambda: W(rate_profile=(("noon", 2.0),)),
+        TypeError, "workload.rate_profile[0].time", "'noon'", "a number"),
+    row("workload.rate_profile-time-negative", lambda: W(rate_profile=((-5.0, 2.0),)),
+        ValueError, "workload.rate_profile[0].time", "-5.0", ">= 0",
+        xfail="a negative first time is checked against an invented 'previous time (-1.0)': "
+              "(-0.5, 2.0) is accepted and -5.0 is refused with '> the previous time (-1.0)'"),
+    row("workload.bursts-string", lambda: W(bursts="on"), TypeError,
+        "workload.bursts", "'on'", "a Bursts or None"),
+    row("workload.bursts.on_mean-zero", lambda: sl.Bursts(on_mean=0.0), ValueError,
+        "workload.bursts.on_mean", "got 0.0", "> 0"),
+    row("workload.bursts.off_mean-negative", lambda: sl.Bursts(off_mean=-90.0), ValueError,
+        "workload.bursts.off_mean", "-90.0", "> 0"),
+    row("workload.bursts.off_factor-negative", lambda: sl.Bursts(off_factor=-0.5), ValueError,
+        "workload.bursts.off_factor", "-0.5", ">= 0"),
+    row("workload.flash_crowds-list", lambda: W(flash_crowds=[sl.FlashCrowd()]), TypeError,
+        "workload.flash_crowds", "[FlashCrowd(", "a tuple of FlashCrowd"),
+    row("workload.flash_crowds-item", lambda: W(flash_crowds=(5,)), TypeError,
+        "workload.flash_crowds[0]", "got 5", "a FlashCrowd"),
+    row("workload.flash_crowds.start-negative", lambda: sl.FlashCrowd(start=-1.0), ValueError,
+        "workload.flash_crowds.start", "-1.0", ">= 0"),
+    row("workload.flash_crowds.duration-zero", lambda: sl.FlashCrowd(duration=0.0), ValueError,
+        "workload.flash_crowds.duration", "got 0.0", "> 0"),
+    row("workload.flash_crowds.factor-negative", lambda: sl.FlashCrowd(factor=-5.0),
+        ValueError, "workload.flash_crowds.factor", "-5.0", ">= 0"),
+    # -- LLM ---------------------------------------------------------------------------------
+    row("llm.ttft-string", lambda: sl.LLM(ttft="slow"), TypeError,
+        "llm.ttft", "'slow'", "distribution"),
+    row("llm.decode_rate-negative", lambda: sl.LLM(decode_rate=-80.0), ValueError,
+        "llm.decode_rate", "-80.0", "> 0"),
+    row("llm.error_rate-above-one", lambda: sl.LLM(error_rate=1.5), ValueError,
+        "llm.error_rate", "1.5", "<= 1"),
+    row("llm.requests_per_minute-zero", lambda: sl.LLM(requests_per_minute=0), ValueError,
+        "llm.requests_per_minute", "got 0", "> 0"),
+    row("llm.tokens_per_minute-string", lambda: sl.LLM(tokens_per_minute="lots"), TypeError,
+        "llm.tokens_per_minute", "'lots'", "a number or None"),
+    row("llm.concurrency-zero", lambda: sl.LLM(concurrency=0), ValueError,
+        "llm.concurrency", "got 0", ">= 1"),
+    row("llm.concurrency-fraction", lambda: sl.LLM(concurrency=2.5), TypeError,
+        "llm.concurrency", "2.5", "a whole number or None"),
+    row("llm.prompt_cache_factor-above-one", lambda: sl.LLM(prompt_cache_factor=1.5),
+        ValueError, "llm.prompt_cache_factor", "1.5", "<= 1"),
+    # -- Tool --------------------------------------------------------------------------------
+    row("tools.name-not-identifier", lambda: sl.Tool(name="web search"), ValueError,
+        "tools[].name", "'web search'", "identifier"),
+    row("tools.latency-negative", lambda: sl.Tool(name="search", latency=-0.3), ValueError,
+        "tools.search.latency", "-0.3", ">= 0"),
+    row("tools.error_rate-negative", lambda: sl.Tool(name="search", error_rate=-0.1),
+        ValueError, "tools.search.error_rate", "-0.1", ">= 0"),
+    row("tools.capacity-zero", lambda: sl.Tool(name="code", capacity=0), ValueError,
+        "tools.code.capacity", "got 0", ">= 1"),
+    row("tools.replicas-fraction", lambda: sl.Tool(name="search", replicas=1.5), TypeError,
+        "tools.search.replicas", "1.5", "a whole number"),
+    row("tools.weight-zero", lambda: sl.Tool(name="search", weight=0.0), ValueError,
+        "tools.search.weight", "got 0.0", "> 0"),
+    # -- ContextStore ------------------------------------------------------------------------
+    row("store.latency-string", lambda: sl.ContextStore(latency="4ms"), TypeError,
+        "store.latency", "'4ms'", "distribution"),
+    row("store.per_1k_tokens-negative", lambda: sl.ContextStore(per_1k_tokens=-0.002),
+        ValueError, "store.per_1k_tokens", "-0.002", ">= 0"),
+    row("store.servers-zero", lambda: sl.ContextStore(servers=0), ValueError,
+        "store.servers", "got 0", ">= 1"),
+    row("store.error_rate-above-one", lambda: sl.ContextStore(error_rate=2.0), ValueError,
+        "store.error_rate", "2.0", "<= 1"),
+    # -- Workers -----------------------------------------------------------------------------
+    row("workers.count-zero", lambda: sl.Workers(count=0), ValueError,
+        "workers.count", "got 0", ">= 1"),
+    row("workers.count-float", lambda: sl.Workers(count=2.0), TypeError,
+        "workers.count", "2.0", "a whole number"),
+    row("workers.slots-negative", lambda: sl.Workers(slots=-4), ValueError,
+        "workers.slots", "-4", ">= 1"),
+    row("workers.max_in_flight-zero", lambda: sl.Workers(max_in_flight=0), ValueError,
+        "workers.max_in_flight", "got 0", ">= 1"),
+    row("workers.cpu_per_step-negative", lambda: sl.Workers(cpu_per_step=-0.01), ValueError,
+        "workers.cpu_per_step", "-0.01", ">= 0"),
+    row("workers.memory_mb-zero", lambda: sl.Workers(memory_mb=0.0), ValueError,
+        "workers.memory_mb", "got 0.0", "> 0"),
+    row("workers.mb_per_1k_tokens-negative", lambda: sl.Workers(mb_per_1k_tokens=-0.5),
+        ValueError, "workers.mb_per_1k_tokens", "-0.5", ">= 0"),
+    row("workers.queue_limit-negative", lambda: sl.Workers(queue_limit=-1), ValueError,
+        "workers.queue_limit", "-1", ">= 0"),
+    # -- Network, Services, Costs ------------------------------------------------------------
+    row("network.hop_latency-string", lambda: sl.Network(hop_latency="2ms"), TypeError,
+        "network.hop_latency", "'2ms'", "distribution"),
+    row("network.error_rate-negative", lambda: sl.Network(error_rate=-0.5), ValueError,
+        "network.error_rate", "-0.5", ">= 0"),
+    row("services.context_replicas-zero", lambda: sl.Services(context_replicas=0), ValueError,
+        "services.context_replicas", "got 0", ">= 1"),
+    row("costs.worker_per_hour-negative", lambda: sl.Costs(worker_per_hour=-0.2), ValueError,
+        "costs.worker_per_hour", "-0.2", ">= 0"),
+    row("costs.llm_output_per_1k-string", lambda: sl.Costs(llm_output_per_1k="cheap"),
+        TypeError, "costs.llm_output_per_1k", "'cheap'", "a number"),
+    # -- Scenario ----------------------------------------------------------------------------
+    row("scenario.duration-zero", lambda: sl.Scenario(duration=0), ValueError,
+        "duration", "got 0", "> 0"),
+    row("scenario.duration-nan", lambda: sl.Scenario(duration=math.nan), ValueError,
+        "duration", "nan", "finite"),
+    row("scenario.duration-string", lambda: sl.Scenario(duration="600"), TypeError,
+        "duration", "'600'", "a number"),
+    row("scenario.warmup-negative", lambda: sl.Scenario(warmup=-1.0), ValueError,
+        "warmup", "-1.0", ">= 0"),
+    row("scenario.warmup-not-below-duration",
+        lambda: sl.Scenario(duration=100.0, warmup=100.0), ValueError,
+        "warmup", "got 100.0", "< duration (100.0)"),
+    row("scenario.slo_latency-zero", lambda: sl.Scenario(slo_latency=0.0), ValueError,
+        "slo_latency", "got 0.0", "> 0"),
+    row("scenario.sample_every-too-fine", lambda: sl.Scenario(sample_every=1e-5), ValueError,
+        "sample_every", "1e-05", ">= duration / 1e6"),
+    row("scenario.architecture-string", lambda: sl.Scenario(architecture="sync"), TypeError,
+        "architecture", "'sync'", "Architecture"),
+    row("scenario.workload-dict", lambda: sl.Scenario(workload={"arrival_rate": 2.0}),
+        TypeError, "workload", "{'arrival_rate': 2.0}", "Workload"),
+    row("scenario.tools-list", lambda: sl.Scenario(tools=[sl.Tool()]), TypeError,
+        "tools", "[Tool(", "a tuple of Tool"),
+    row("scenario.tools-item-string", lambda: sl.Scenario(tools=("search",)), TypeError,
+        "tools[0]", "'search'", "a Tool"),
+    row("scenario.tools-duplicate-names", lambda: sl.Scenario(tools=(sl.Tool(), sl.Tool())),
+        ValueError, "tools", "['search', 'search']", "distinct names"),
+    row("scenario.tools-empty-but-called",
+        lambda: sl.Scenario(tools=(), workload=W(tools_per_step=1)), ValueError,
+        "tools", "got ()", "at least one Tool", "workload.tools_per_step"),
+    # -- distributions -----------------------------------------------------------------------
+    row("dists.Exponential-zero", lambda: D.Exponential(0.0), ValueError,
+        "Exponential.mean", "got 0.0", "> 0"),
+    row("dists.Exponential-string", lambda: D.Exponential("1"), TypeError,
+        "Exponential.mean", "'1'", "a number"),
+    row("dists.LogNormal-median-negative", lambda: D.LogNormal(median=-1.0, p95=2.0),
+        ValueError, "LogNormal.median", "-1.0", "> 0"),
+    row("dists.LogNormal-p95-below-median", lambda: D.LogNormal(median=1.0, p95=0.5),
+        ValueError, "LogNormal.p95", "0.5", "> LogNormal.median (1.0)"),
+    row("dists.Uniform-low-negative", lambda: D.Uniform(-1.0, 1.0), ValueError,
+        "Uniform.low", "-1.0", ">= 0"),
+    row("dists.Uniform-high-below-low", lambda: D.Uniform(2.0, 1.0), ValueError,
+        "Uniform.high", "got 1.0", ">= Uniform.low (2.0)"),
+    row("dists.Deterministic-negative", lambda: D.Deterministic(-0.5), ValueError,
+        "Deterministic.value", "-0.5", ">= 0"),
+    row("dists.Deterministic-string", lambda: D.Deterministic("0.5"), TypeError,
+        "Deterministic.value", "'0.5'", "a number"),
+    row("dists.Empirical-empty", lambda: D.Empirical([]), ValueError,
+        "Empirical.values", "got none", "at least one value"),
+    row("dists.Empirical-negative", lambda: D.Empirical([1.0, -3.0]), ValueError,
+        "Empirical.values", "-3.0", ">= 0"),
+    row("dists.Empirical-nan", lambda: D.Empirical([1.0, math.nan]), ValueError,
+        "Empirical.values", "nan", "finite"),
+    row("dists.Empirical-strings", lambda: D.Empirical(["a", "b"]), (TypeError, ValueError),
+        "Empirical.values", "'a'", ("number", "float", "numeric"),
+        xfail="numpy's 'could not convert string to float' escapes: no field path"),
+    row("dists.Geometric-below-one", lambda: D.Geometric(0.5), ValueError,
+        "Geometric.mean", "0.5", ">= 1"),
+    row("dists.Scaled-base-not-distribution", lambda: D.Scaled(5, 2.0), TypeError,
+        "Scaled.base", "5", "distribution",
+        xfail="Scaled.base is not checked; Scaled(5, 2.0) is accepted and fails in sample()"),
+    # -- Scenario.with_ ----------------------------------------------------------------------
+    row("with_.unknown-field", lambda: sl.Scenario().with_(**{"workload.arival_rate": 2.0}),
+        ValueError, "unknown path", "'workload.arival_rate'", "'arrival_rate'"),
+    row("with_.unknown-top-level", lambda: sl.Scenario().with_(workers_count=3), ValueError,
+        "unknown path", "'workers_count'", "'workers'"),
+    row("with_.unknown-tool", lambda: sl.Scenario().with_(**{"tools.serch.error_rate": 0.1}),
+        ValueError, "unknown path", "'tools.serch.error_rate'", "'serch'", "['search']"),
+    row("with_.path-through-a-number", lambda: sl.Scenario().with_(**{"duration.x": 1}),
+        ValueError, "unknown path", "'duration.x'"),
+    row("with_.path-through-None", lambda: sl.Scenario().with_(**{"workload.bursts.on_mean": 1}),
+        ValueError, "unknown path", "'workload.bursts.on_mean'"),
+    row("with_.bad-number", lambda: sl.Scenario().with_(**{"workload.arrival_rate": -1.0}),
+        ValueError, "workload.arrival_rate", "-1.0", "> 0"),
+    row("with_.bad-choice", lambda: sl.Scenario().with_(**{"architecture.execution": "para"}),
+        ValueError, "architecture.execution", "'para'", "'sync'", "'async'"),
+    row("with_.bad-tool-value", lambda: sl.Scenario().with_(**{"tools.search.error_rate": 1.5}),
+        ValueError, "tools.search.error_rate", "1.5", "<= 1"),
+    row("with_.bad-distribution", lambda: sl.Scenario().with_(**{"llm.ttft": "slow"}),
+        TypeError, "llm.ttft", "'slow'", "distribution"),
+    row("with_.warmup-past-duration", lambda: sl.Scenario().with_(warmup=600.0), ValueError,
+        "warmup", "got 600.0", "< duration"),
+    # -- run / replicate / sweep ---------------------------------------------------------------
+    row("run.seed-negative", lambda: sl.run(tiny(), seed=-1), ValueError,
+        "seed", "-1", ">= 0"),
+    row("run.seed-fraction", lambda: sl.run(tiny(), seed=1.5), (TypeError, ValueError),
+        "seed", "1.5", "whole number"),
+    row("run.seed-string", lambda: sl.run(tiny(), seed="1"), (TypeError, ValueError),
+        "seed", "'1'", "whole number"),
+    row("run.scenario-not-a-scenario", lambda: sl.run("mmc"), TypeError,
+        "scenario", "'mmc'", "Scenario",
+        xfail="sl.run('mmc') says 'got str' without the value's repr"),
+    row("replicate.seeds-negative", lambda: sl.replicate(tiny(), seeds=[0, -1]), ValueError,
+        "seeds", "-1", ">= 0"),
+    row("replicate.seeds-empty", lambda: sl.replicate(tiny(), seeds=[]), ValueError,
+        "seeds", "got none", "at least one"),
+    row("replicate.seeds-fraction", lambda: sl.replicate(tiny(), seeds=[0.5]),
+        (TypeError, ValueError), "seeds", "0.5", "whole numbers"),
+    row("replicate.seeds-an-int", lambda: sl.replicate(tiny(), seeds=5), TypeError,
+        "seeds", "5", ("iterable", "list", "range", "sequence"),
+        xfail="seeds=5 raises Python's bare \"'int' object is not iterable\""),
+    row("sweep.seeds-negative",
+        lambda: sl.sweep(tiny(), {"workload.arrival_rate": [1.0]}, seeds=[-3]), ValueError,
+        "seeds", "-3", ">= 0"),
+    row("sweep.grid-unknown-path",
+        lambda: sl.sweep(tiny(), {"workload.arival_rate": [1.0, 2.0]}, seeds=[0]),
+        ValueError, "unknown path", "'workload.arival_rate'", "'arrival_rate'"),
+    row("sweep.grid-bad-value",
+        lambda: sl.sweep(tiny(), {"workload.arrival_rate": [1.0, -2.0]}, seeds=[0]),
+        ValueError, "workload.arrival_rate", "-2.0", "> 0"),
+    row("sweep.grid-bad-choice",
+        lambda: sl.sweep(tiny(), {"architecture.state": ["stateless", "statefull"]},
+                         seeds=[0]),
+        ValueError, "architecture.state", "'statefull'", "'stateful'"),
+    row("sweep.grid-values-a-number",
+        lambda: sl.sweep(tiny(), {"workload.arrival_rate": 2.0}, seeds=[0]), TypeError,
+        "workload.arrival_rate", "2.0", ("list", "iterable", "sequence"),
+        xfail="a scalar grid value raises Python's bare \"'float' object is not iterable\""),
+    row("sweep.grid-values-a-string",
+        lambda: sl.sweep(tiny(), {"architecture.execution": "async"}, seeds=[0]),
+        (TypeError, ValueError), "architecture.execution", "got 'async'",
+        ("list", "iterable", "sequence"),
+        xfail="a string grid value is iterated letter by letter: \"got 'a'\" (accepting it as "
+              "one value would also do; then make this a positive test)"),
+    row("sweep.grid-values-empty",
+        lambda: sl.sweep(tiny(), {"workload.arrival_rate": []}, seeds=[0]), ValueError,
+        "workload.arrival_rate", "[]", ("at least one", "empty"),
+        xfail="an empty grid axis silently returns an empty DataFrame (seeds=[] raises)"),
+    row("sweep.grid-not-a-mapping",
+        lambda: sl.sweep(tiny(), [("workload.arrival_rate", [1.0])], seeds=[0]), TypeError,
+        "grid", ("dict", "mapping", "Mapping"),
+        xfail="a list as grid raises 'list indices must be integers or slices, not tuple'"),
+    # -- presets.mmc -------------------------------------------------------------------------
+    row("mmc.arrival_rate-negative", lambda: sl.presets.mmc(-1.0, 1.0, 2), ValueError,
+        ("arrival_rate", "workload.arrival_rate"), "-1.0", "> 0"),
+    row("mmc.servers-zero", lambda: sl.presets.mmc(1.0, 1.0, 0), ValueError,
+        ("servers", "workers.count"), "got 0", ">= 1"),
+    row("mmc.servers-fraction", lambda: sl.presets.mmc(1.0, 1.0, 2.5), TypeError,
+        ("servers", "workers.count"), "2.5", "a whole number"),
+    row("mmc.kind-unknown", lambda: sl.presets.mmc(1.0, 1.0, 2, kind="gamma"), ValueError,
+        "kind", "'gamma'", "'exponential'", "'deterministic'"),
+    row("mmc.queue_limit-negative", lambda: sl.presets.mmc(1.0, 1.0, 2, queue_limit=-1),
+        ValueError, ("queue_limit", "workers.queue_limit"), "-1", ">= 0"),
+    row("mmc.warmup-past-duration",
+        lambda: sl.presets.mmc(1.0, 1.0, 2, duration=100.0, warmup=200.0), ValueError,
+        "warmup", "200.0", "< duration"),
+    row("mmc.unknown-change", lambda: sl.presets.mmc(1.0, 1.0, 2, workers_count=3),
+        ValueError, "unknown path", "'workers_count'"),
+    row("mmc.service_mean-zero", lambda: sl.presets.mmc(1.0, 0.0, 2), ValueError,
+        ("service_mean", "llm.ttft"), "0.0", "> 0",
+        xfail="mmc(service_mean=0.0) says 'Exponential.mean must be > 0.0': "
+              "neither service_mean nor llm.ttft is named"),
+    row("mmc.service_mean-zero-deterministic",
+        lambda: sl.presets.mmc(1.0, 0.0, 2, kind="deterministic"), ValueError,
+        ("service_mean", "llm.ttft"), "0.0", "> 0",
+        xfail="mmc(service_mean=0.0, kind='deterministic') blames slo_latency, which the "
+              "caller never passed"),
+]
+
+
+def _message_has(message: str, needle) -> bool:
+    alternatives = needle if isinstance(needle, tuple) else (needle,)
+    return any(a in message for a in alternatives)
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """Make any attempt to start a simulation fail loudly (with an AssertionError, which
+    ``pytest.raises(ValueError/TypeError)`` does not catch)."""
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("a simulation started before the bad input was refused")
+
+    monkeypatch.setattr(simpy.Environment, "run", refuse)
+    monkeypatch.setattr(simlib.engine.Run, "play", refuse)
+    return calls
+
+
+def test_the_table_is_broad():
+    ids = [p.id for p in INVALID]
+    assert len(ids) == len(set(ids)), "duplicate row ids"
+    assert len(ids) >= 35
+    kinds = {i.split(".")[0].split("-")[0] for i in ids}
+    for kind in ("architecture", "workload", "llm", "tools", "store", "workers", "network",
+                 "services", "costs", "scenario", "dists", "with_", "run", "replicate",
+                 "sweep", "mmc"):
+        assert kind in kinds, kind
+
+
+@pytest.mark.parametrize("build, exc, needles", INVALID)
+def test_invalid_input_is_refused_with_a_useful_message(no_simulation, build, exc, needles):
+    with pytest.raises(exc) as info:
+        build()
+    message = str(info.value)
+    missing = [n for n in needles if not _message_has(message, n)]
+    assert not missing, f"message {message!r} lacks {missing}"
+    assert not no_simulation
+
+
+# -- nothing simulates before the input is checked ------------------------------------------
+
+
+def test_the_guard_would_notice_a_simulation(no_simulation):
+    """Control: with the guard on, a valid run does reach the simulation."""
+    with pytest.raises(AssertionError, match="simulation started"):
+        sl.run(tiny(), seed=0)
+    assert no_simulation
+
+
+def test_sweep_with_one_bad_grid_value_runs_nothing(no_simulation):
+    grid = {"workload.arrival_rate": [0.5, 1.0, 2.0, -1.0],
+            "architecture.execution": ["sync", "async"]}
+    with pytest.raises(ValueError, match=r"workload\.arrival_rate must be > 0, got -1\.0"):
+        sl.sweep(tiny(), grid, seeds=range(3), n_jobs=1)
+    assert no_simulation == []
+
+
+def test_sweep_with_a_bad_seed_runs_nothing(no_simulation):
+    with pytest.raises(ValueError, match="seeds"):
+        sl.sweep(tiny(), {"workload.arrival_rate": [1.0, 2.0]}, seeds=[0, 1, -1])
+    assert no_simulation == []
+
+
+def test_replicate_with_a_bad_seed_runs_nothing(no_simulation):
+    with pytest.raises(ValueError, match="seeds"):
+        sl.replicate(tiny(), seeds=[0, 1, 2, -7])
+    assert no_simulation == []
+
+
+def test_run_with_a_bad_seed_runs_nothing(no_simulation):
+    with pytest.raises(ValueError, match=r"seed must be a whole number >= 0, got -1"):
+        sl.run(tiny(), seed=-1)
+    assert no_simulation == []
+
+
+# -- what valid input turns into --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make, attr, value", [
+    pytest.param(lambda v: sl.Workload(think_time=v), "think_time", 2.5, id="workload-float"),
+    pytest.param(lambda v: sl.Workload(turns=v), "turns", 3, id="workload-int"),
+    pytest.param(lambda v: sl.LLM(ttft=v), "ttft", 0.5, id="llm"),
+    pytest.param(lambda v: sl.Tool(latency=v), "latency", 0, id="tool-zero"),
+    pytest.param(lambda v: sl.ContextStore(latency=v), "latency", 0.004, id="store"),
+    pytest.param(lambda v: sl.Workers(cpu_per_step=v), "cpu_per_step", 0.02, id="workers"),
+    pytest.param(lambda v: sl.Network(hop_latency=v), "hop_latency", 0.002, id="network"),
+])
+def test_a_number_in_a_distribution_field_is_deterministic(make, attr, value):
+    got = getattr(make(value), attr)
+    assert isinstance(got, D.Deterministic)
+    assert got == D.Deterministic(float(value))
+    assert got.mean == value
+
+
+def test_a_number_given_through_with_is_deterministic_too():
+    changed = sl.Scenario().with_(**{"llm.ttft": 0.7, "workload.think_time": 3})
+    assert changed.llm.ttft == D.Deterministic(0.7)
+    assert changed.workload.think_time == D.Deterministic(3.0)
+
+
+def test_a_distribution_is_kept_as_given():
+    ttft = D.LogNormal(median=0.5, p95=2.0)
+    assert sl.LLM(ttft=ttft).ttft is ttft
+
+
+def test_with_returns_a_changed_copy_and_leaves_the_original_alone():
+    original = sl.presets.qa_bot()
+    before = dataclasses.asdict(original)
+    changed = original.with_(**{"workload.arrival_rate": 8.0, "architecture.state": "stateful",
+                                "workers.count": 5})
+    assert changed is not original
+    assert changed.workload.arrival_rate == 8.0
+    assert changed.architecture.state == "stateful"
+    assert changed.workers.count == 5
+    assert original.workload.arrival_rate == 2.0
+    assert original.architecture.state == "stateless"
+    assert dataclasses.asdict(original) == before
+    # untouched parts are shared, not rebuilt differently
+    assert changed.llm == original.llm and changed.tools == original.tools
+
+
+def test_with_reaches_a_tool_by_name():
+    original = sl.presets.tool_agent()
+    changed = original.with_(**{"tools.search.error_rate": 0.2})
+    by_name = {t.name: t for t in changed.tools}
+    assert by_name["search"].error_rate == 0.2
+    assert by_name["code"] == {t.name: t for t in original.tools}["code"]
+    assert [t.name for t in changed.tools] == [t.name for t in original.tools]
+    assert {t.name: t for t in original.tools}["search"].error_rate == 0.0
+
+
+def test_configs_are_frozen():
+    scenario = sl.Scenario()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scenario.duration = 5.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scenario.workload.arrival_rate = 5.0
+
+
+@pytest.mark.xfail(strict=True, reason="Scenario.with_ validates after every single change, "
+                   "so related changes fail or pass depending on their order")
+@pytest.mark.parametrize("make, changes", [
+    pytest.param(lambda: sl.presets.mmc(1.0, 1.0, 2),  # warmup is 200
+                 {"duration": 150.0, "warmup": 20.0}, id="duration-then-warmup"),
+    pytest.param(lambda: sl.presets.assistant(),  # calls a tool in some steps
+                 {"tools": (), "workload.tools_per_step": 0}, id="tools-then-tools_per_step"),
+])
+def test_with_validates_the_result_not_each_step(make, changes):
+    changed = make().with_(**changes)
+    for path, value in changes.items():
+        obj = changed
+        for key in path.split("."):
+            obj = getattr(obj, key)
+        assert obj == value or obj == D.Deterministic(value)
+
+
+@pytest.mark.xfail(strict=True, reason="experiment._seeds refuses numpy integers "
+                   "('seeds must be whole numbers >= 0, got np.int64(0)') although sl.run "
+                   "accepts them")
+def test_numpy_seeds_are_accepted(no_simulation):
+    with pytest.raises(AssertionError, match="simulation started"):  # i.e. validation passed
+        sl.replicate(tiny(), seeds=np.arange(2))
