@@ -31,7 +31,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check simlib tests bench notebooks
+	$(BIN)/ruff check .
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests \

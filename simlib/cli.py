@@ -15,6 +15,7 @@ Values are read as numbers when they look like numbers, ``none`` as None, and di
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 
 import pandas as pd
@@ -44,13 +45,18 @@ architecture.execution, tools.search.capacity, duration, warmup, ...
 """
 
 
-def parse_value(text: str):
+def parse_value(text: str, path: str = "value"):
     """A command-line value as a Python value (number, None, distribution or word)."""
     if text.lower() == "none":
         return None
     name, _, args = text.partition(":")
     if args and name.lower() in DISTS:
-        return DISTS[name.lower()](*(float(a) for a in args.split(":")))
+        try:
+            numbers = [float(a) for a in args.split(":")]
+        except ValueError:
+            raise ValueError(f"{path} must be a distribution like {name}:1.5 with numbers "
+                             f"after the colons, got {text!r}") from None
+        return DISTS[name.lower()](*numbers)
     for kind in (int, float):
         try:
             return kind(text)
@@ -68,16 +74,25 @@ def parse_assignment(text: str) -> tuple[str, str]:
 
 def parse_seeds(text: str) -> list[int]:
     """``0-9`` or ``1,2,5``."""
-    if "-" in text:
-        low, high = text.split("-", 1)
-        return list(range(int(low), int(high) + 1))
-    return [int(s) for s in text.split(",")]
+    try:
+        if "-" in text:
+            low, high = text.split("-", 1)
+            return list(range(int(low), int(high) + 1))
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--seeds must look like 0-9 or 1,2,5, got {text!r}") from None
 
 
 def build_scenario(args):
     scenario = PRESETS[args.preset]()
-    changes = {path: parse_value(value) for path, value in args.set}
+    changes = {path: parse_value(value, path) for path, value in args.set}
     return scenario.with_(**changes)
+
+
+def check_output(path: str | None) -> None:
+    """Refuse a Parquet path before any run when no Parquet engine is installed."""
+    if path and path.endswith(".parquet") and importlib.util.find_spec("pyarrow") is None:
+        raise ValueError(f"writing {path!r} needs pyarrow: pip install pyarrow (or use .csv)")
 
 
 def write(frame: pd.DataFrame, path: str) -> None:
@@ -89,6 +104,8 @@ def write(frame: pd.DataFrame, path: str) -> None:
 
 
 def cmd_run(args) -> None:
+    for path in (args.summary, args.turns, args.timeline):
+        check_output(path)
     result = run(build_scenario(args), seed=args.seed)
     summary = result.summary()
     if args.summary:
@@ -102,16 +119,17 @@ def cmd_run(args) -> None:
 
 
 def cmd_sweep(args) -> None:
-    grid = {path: [parse_value(v) for v in values.split(",")] for path, values in args.vary}
+    grid = {path: [parse_value(v, path) for v in values.split(",")]
+            for path, values in args.vary}
+    check_output(args.out)
     table = sweep(build_scenario(args), grid, seeds=parse_seeds(args.seeds), n_jobs=args.jobs)
     write(table, args.out)
 
 
 def cmd_presets(args) -> None:
-    for name, make in PRESETS.items():
+    for name in PRESETS:
         doc = (presets.mmc if name == "mmc" else presets.ARTICLE[name]).__doc__
-        first = " ".join(doc.split())
-        print(f"{name:11s} {first}")
+        print(f"{name:11s} {' '.join(doc.split())}")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -131,13 +131,16 @@ class Workload(Config):
         check_number(self._at("arrival_rate"), self.arrival_rate, low=0, strict=True)
         check_type(self._at("rate_profile"), self.rate_profile, tuple,
                    "a tuple of (time, factor) pairs")
-        last = -1.0
+        last = None
         for i, pair in enumerate(self.rate_profile):
             if not (isinstance(pair, tuple) and len(pair) == 2):
                 raise TypeError(f"{self._at('rate_profile')}[{i}] must be a (time, factor) "
                                 f"pair, got {pair!r}")
-            check_number(f"{self._at('rate_profile')}[{i}].time", pair[0], low=last, strict=True,
-                         what="the previous time")
+            time_path = f"{self._at('rate_profile')}[{i}].time"
+            if last is None:
+                check_number(time_path, pair[0], low=0)
+            else:
+                check_number(time_path, pair[0], low=last, strict=True, what="the previous time")
             check_number(f"{self._at('rate_profile')}[{i}].factor", pair[1], low=0)
             last = pair[0]
         if self.bursts is not None:
@@ -343,29 +346,42 @@ class Scenario(Config):
         """A copy with fields changed by dotted path, e.g. ``{"workload.arrival_rate": 8.0}``.
 
         Tools are reached by name: ``{"tools.search.error_rate": 0.1}``. Unknown paths raise
-        ValueError listing what exists; the copy is validated like any new scenario.
+        ValueError listing what exists. All changes are applied together and the result is
+        validated once, so related changes (``duration`` and ``warmup``) may come in any order.
         """
-        result = self
-        for dotted, value in changes.items():
-            result = _replace(result, dotted.split("."), value, dotted)
-        return result
+        return _replace(self, {tuple(path.split(".")): (path, v) for path, v in changes.items()})
 
 
-def _replace(obj, keys: list[str], value, dotted: str):
-    """Return ``obj`` with the field at ``keys`` set to ``value`` (validated on the way up)."""
-    head, rest = keys[0], keys[1:]
+def _replace(obj, changes: dict):
+    """``obj`` with every ``keys -> (dotted, value)`` change applied, each object remade once."""
+    by_head: dict[str, dict] = {}
+    for keys, change in changes.items():
+        by_head.setdefault(keys[0], {})[keys[1:]] = change
     if isinstance(obj, tuple):  # the tools, reached by name
-        names = [getattr(item, "name", None) for item in obj]
+        return _replace_tools(obj, by_head)
+    fields = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
+    new = {}
+    for head, sub in by_head.items():
+        if head not in fields:
+            dotted = next(iter(sub.values()))[0]
+            raise ValueError(f"unknown path {dotted!r}: {type(obj).__name__} has no field "
+                             f"{head!r}; fields are {sorted(fields)}")
+        whole = sub.pop((), None)
+        value = whole[1] if whole is not None else getattr(obj, head)
+        new[head] = _replace(value, sub) if sub else value
+    return dataclasses.replace(obj, **new)
+
+
+def _replace_tools(tools: tuple, by_head: dict) -> tuple:
+    names = [getattr(item, "name", None) for item in tools]
+    items = list(tools)
+    for head, sub in by_head.items():
         if head not in names:
+            dotted = next(iter(sub.values()))[0]
             raise ValueError(f"unknown path {dotted!r}: no tool named {head!r}; "
                              f"tools are {names}")
         i = names.index(head)
-        item = _replace(obj[i], rest, value, dotted) if rest else value
-        return obj[:i] + (item,) + obj[i + 1:]
-    fields = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
-    if head not in fields:
-        where = type(obj).__name__
-        raise ValueError(f"unknown path {dotted!r}: {where} has no field {head!r}; "
-                         f"fields are {sorted(fields)}")
-    new = _replace(getattr(obj, head), rest, value, dotted) if rest else value
-    return dataclasses.replace(obj, **{head: new})
+        whole = sub.pop((), None)
+        items[i] = whole[1] if whole is not None else items[i]
+        items[i] = _replace(items[i], sub) if sub else items[i]
+    return tuple(items)

@@ -149,7 +149,10 @@ class Empirical(Distribution):
     values: tuple = field(repr=False)
 
     def __post_init__(self):
-        arr = np.asarray(self.values, dtype=float).ravel()
+        try:
+            arr = np.asarray(self.values, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise TypeError(f"Empirical.values must be numbers, got {self.values!r}") from None
         if arr.size == 0:
             raise ValueError("Empirical.values must hold at least one value, got none")
         if not np.all(np.isfinite(arr)) or np.any(arr < 0):
@@ -199,6 +202,8 @@ class Scaled(Distribution):
     factor: float
 
     def __post_init__(self):
+        if not isinstance(self.base, Distribution):
+            raise TypeError(f"Scaled.base must be a distribution, got {self.base!r}")
         check_number("Scaled.factor", self.factor, low=0.0)
 
     @property

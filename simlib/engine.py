@@ -138,5 +138,6 @@ class Run:
 def run(scenario: Scenario, seed: int = 0) -> Result:
     """Simulate ``scenario`` once with ``seed``; the same seed always gives the same tables."""
     if not isinstance(scenario, Scenario):
-        raise TypeError(f"scenario must be a simlib Scenario, got {type(scenario).__name__}")
+        raise TypeError(f"scenario must be a simlib Scenario, got {scenario!r} "
+                        f"({type(scenario).__name__})")
     return Run(scenario, seed).play()

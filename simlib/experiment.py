@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 
 import joblib
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -28,13 +29,29 @@ def _summary(scenario: Scenario, seed: int) -> pd.Series:
 
 
 def _seeds(seeds: Iterable[int]) -> list[int]:
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a list or range of whole numbers, got {seeds!r}")
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got none")
     for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seeds must be whole numbers >= 0, got {seed!r}")
-    return seeds
+    return [int(seed) for seed in seeds]
+
+
+def _grid(grid: Mapping[str, Iterable]) -> dict[str, list]:
+    """Check a sweep grid: a mapping of dotted path -> a non-empty list of values."""
+    if not isinstance(grid, Mapping):
+        raise TypeError(f"grid must be a dict of path -> list of values, got {grid!r}")
+    out = {}
+    for path, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise TypeError(f"grid[{path!r}] must be a list of values, got {values!r}")
+        out[path] = list(values)
+        if not out[path]:
+            raise ValueError(f"grid[{path!r}] must hold at least one value, got []")
+    return out
 
 
 def run_many(jobs: list[tuple[Scenario, int]], n_jobs: int = 1,
@@ -68,9 +85,10 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable], seeds: Iterable[int]
     the sweep at once. Columns: one per grid path, ``seed``, then the summary.
     """
     seeds = _seeds(seeds)
+    grid = _grid(grid)
     paths = list(grid)
-    combos = list(itertools.product(*(list(grid[p]) for p in paths)))
-    scenarios = [scenario.with_(**dict(zip(paths, combo))) for combo in combos]
+    combos = list(itertools.product(*(grid[p] for p in paths)))
+    scenarios = [scenario.with_(**dict(zip(paths, combo, strict=True))) for combo in combos]
     jobs = [(s, seed) for s in scenarios for seed in seeds]
     rows = run_many(jobs, n_jobs, progress)
     keys = pd.DataFrame([combo + (seed,) for combo in combos for seed in seeds],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .config import LLM, Architecture, Scenario, Tool, Workers, Workload
 from .dists import Deterministic, Exponential, Geometric, LogNormal, Uniform
-from .validate import check_choice
+from .validate import check_choice, check_number
 
 KINDS = ("exponential", "deterministic")
 
@@ -23,6 +23,9 @@ def mmc(arrival_rate: float, service_mean: float, servers: int, duration: float 
     (exponential, or deterministic), served by ``servers`` single-slot workers behind one queue.
     ``queue_limit`` bounds the queue (0 gives the Erlang B loss system, K-1 gives M/M/1/K)."""
     check_choice("kind", kind, KINDS)
+    check_number("arrival_rate", arrival_rate, low=0, strict=True)
+    check_number("service_mean", service_mean, low=0, strict=True)
+    check_number("servers", servers, low=1, integer=True)
     service = Exponential(service_mean) if kind == "exponential" else Deterministic(service_mean)
     scenario = Scenario(
         architecture=Architecture("stateless", "sync", "monolith"),
