@@ -236,25 +236,32 @@ def test_constraints_pin_every_pyproject_package():
     if not CONSTRAINTS.exists():
         pytest.skip("constraints.txt does not exist yet (the Makefile installs with "
                     "-c constraints.txt)")
-    pins: dict[str, str] = {}
+    # name -> {environment marker ("" for every Python) -> pin}; a package may be pinned once
+    # per marker (e.g. pandas 3 for Python >= 3.11 and pandas 2 for 3.10)
+    pins: dict[str, dict[str, str]] = {}
     for raw in CONSTRAINTS.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
+        line, _, marker = raw.split("#", 1)[0].partition(";")
+        line, marker = line.strip(), marker.strip()
         if not line or line.startswith("-"):
             continue
         name, extras, spec = parse_requirement(line)
         assert not extras, f"constraints.txt: pip refuses extras in constraints: {raw!r}"
-        assert name not in pins, f"constraints.txt pins {name} twice"
-        pins[name] = spec
+        assert marker not in pins.setdefault(name, {}), \
+            f"constraints.txt pins {name} twice for {marker or 'every Python'}"
+        assert "" not in pins[name] and (not marker or len(pins[name]) < 2), \
+            f"constraints.txt pins {name} both with and without a marker"
+        pins[name][marker] = spec
     optional = load_pyproject()["project"].get("optional-dependencies", {})
     wanted = pyproject_packages(tuple(optional))  # every extra, dev included
     missing = sorted(set(wanted) - set(pins))
     assert not missing, f"constraints.txt does not pin {missing}"
-    loose = {n: pins[n] for n in wanted if not re.fullmatch(r"==[^,=<>!~*]+", pins[n])}
+    loose = {n: pin for n in wanted for pin in pins[n].values()
+             if not re.fullmatch(r"==[^,=<>!~*]+", pin)}
     assert not loose, f"constraints.txt must pin with == exactly one version: {loose}"
 
     if importlib.util.find_spec("packaging") is None:
         return
     from packaging.specifiers import SpecifierSet
-    outside = {n: (pins[n], wanted[n]) for n in wanted
-               if wanted[n] and pins[n][2:] not in SpecifierSet(wanted[n])}
+    outside = {n: (pin, wanted[n]) for n in wanted for pin in pins[n].values()
+               if wanted[n] and pin[2:] not in SpecifierSet(wanted[n])}
     assert not outside, f"pins outside pyproject's ranges (pin, range): {outside}"
