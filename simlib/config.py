@@ -112,7 +112,9 @@ class Workload(Config):
     time-varying by ``rate_profile`` (pairs ``(time, factor)``: from ``time`` on, the rate is
     ``arrival_rate * factor``), ``bursts`` and ``flash_crowds``. A session has ``turns`` turns
     separated by ``think_time``; a turn has ``steps`` agent steps; a step makes one LLM call and
-    ``tools_per_step`` tool calls. Counts are rounded to whole numbers (at least 1 turn and 1 step).
+    ``tools_per_step`` tool calls. Counts are made whole by stochastic rounding, which keeps their
+    mean (0.3 tool calls per step is a tool call in 30% of the steps); a session has at least one
+    turn and a turn at least one step.
     """
 
     path = "workload"

@@ -54,6 +54,16 @@ def _grid(grid: Mapping[str, Iterable]) -> dict[str, list]:
     return out
 
 
+def _frame(rows: list[pd.Series], index=None) -> pd.DataFrame:
+    """Summary rows as a DataFrame, counts as whole numbers."""
+    frame = pd.DataFrame(rows, index=index)
+    counts = [c for c in frame.columns if c.startswith("n_") or c in COUNTS]
+    return frame.astype({c: "int64" for c in counts})
+
+
+COUNTS = ("arrivals", "context_lost")
+
+
 def run_many(jobs: list[tuple[Scenario, int]], n_jobs: int = 1,
              progress: bool | None = None) -> list[pd.Series]:
     """Summaries of ``(scenario, seed)`` jobs, in order, on ``n_jobs`` joblib workers."""
@@ -74,7 +84,7 @@ def replicate(scenario: Scenario, seeds: Iterable[int] = range(10), n_jobs: int 
     """One summary row per seed (index: seed)."""
     seeds = _seeds(seeds)
     rows = run_many([(scenario, s) for s in seeds], n_jobs, progress)
-    return pd.DataFrame(rows, index=pd.Index(seeds, name="seed"))
+    return _frame(rows, index=pd.Index(seeds, name="seed"))
 
 
 def sweep(scenario: Scenario, grid: Mapping[str, Iterable], seeds: Iterable[int] = range(5),
@@ -93,7 +103,7 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable], seeds: Iterable[int]
     rows = run_many(jobs, n_jobs, progress)
     keys = pd.DataFrame([combo + (seed,) for combo in combos for seed in seeds],
                         columns=paths + ["seed"])
-    return pd.concat([keys, pd.DataFrame(rows).reset_index(drop=True)], axis=1)
+    return pd.concat([keys, _frame(rows).reset_index(drop=True)], axis=1)
 
 
 def confidence_interval(values, level: float = 0.95) -> tuple[float, float, float]:

@@ -13,6 +13,8 @@ exactly the same work (common random numbers), whatever order it happens to serv
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from .config import Scenario, Workload
@@ -56,8 +58,11 @@ def burst_switches(workload: Workload, duration: float, rng: np.random.Generator
     lengths[0::2] = rng.exponential(bursts.off_mean, n)
     lengths[1::2] = rng.exponential(bursts.on_mean, n)
     switches = np.cumsum(lengths)
-    while switches[-1] < duration:  # very unlikely; extend rather than truncate
-        switches = np.concatenate([switches, switches[-1] + np.cumsum(lengths)])
+    while switches[-1] < duration:  # very unlikely: draw more cycles rather than truncate
+        more = np.empty(2 * n)
+        more[0::2] = rng.exponential(bursts.off_mean, n)
+        more[1::2] = rng.exponential(bursts.on_mean, n)
+        switches = np.concatenate([switches, switches[-1] + np.cumsum(more)])
     return switches
 
 
@@ -99,6 +104,7 @@ class Planner:
         self.prompt = streams.draws("sizes", "prompt", w.prompt_tokens)
         self.output = streams.draws("sizes", "output", w.output_tokens)
         self.routing = streams.uniform("routing", "session")
+        self.rounding = streams.uniform("sizes", "rounding")
         self.pick_tool = streams.uniform("tools", "pick")
         self.cpu = streams.draws("workers", "cpu", scenario.workers.cpu_per_step)
         self.ttft = streams.draws("llm", "ttft", scenario.llm.ttft)
@@ -110,21 +116,25 @@ class Planner:
     def session(self) -> tuple[float, list[TurnPlan]]:
         """A routing draw in [0, 1) and the plans of every turn of one new session."""
         route = self.routing()
-        n_turns = max(1, round(self.turns()))
+        n_turns = max(1, self.count(self.turns()))
         return route, [self.turn(first=(k == 0)) for k in range(n_turns)]
+
+    def count(self, x: float) -> int:
+        """A whole number with mean ``x``: ``floor(x + u)``, u uniform (stochastic rounding),
+        so that 0.3 tool calls per step means a tool call in 30% of the steps."""
+        return int(x + self.rounding())
 
     def turn(self, first: bool) -> TurnPlan:
         think = 0.0 if first else self.think()
-        n_steps = max(1, round(self.steps()))
+        n_steps = max(1, self.count(self.steps()))
         cpu, ttft, out, tools = [], [], [], []
         for _ in range(n_steps):
             cpu.append(self.cpu())
             ttft.append(self.ttft())
-            out.append(max(0, round(self.output())))
-            tools.append([self.tool_call() for _ in range(max(0, round(self.tools_per_step())))])
-        return TurnPlan(max(0, round(self.prompt())), cpu, ttft, out, tools, think)
+            out.append(round(self.output()))
+            tools.append([self.tool_call() for _ in range(self.count(self.tools_per_step()))])
+        return TurnPlan(round(self.prompt()), cpu, ttft, out, tools, think)
 
     def tool_call(self) -> tuple[int, float]:
-        u = self.pick_tool()
-        index = next(i for i, edge in enumerate(self.tool_cdf) if u < edge or edge >= 1.0)
+        index = min(bisect.bisect_right(self.tool_cdf, self.pick_tool()), len(self.tool_cdf) - 1)
         return index, self.tool_latency[index]()
