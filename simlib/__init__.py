@@ -8,7 +8,7 @@
 See DESIGN.md for the model; every public name is listed in ``__all__``.
 """
 
-from . import dists, presets, theory
+from . import dists, faults, presets, theory
 from .config import (
     LLM,
     Architecture,
@@ -17,7 +17,6 @@ from .config import (
     Costs,
     FlashCrowd,
     Network,
-    Scenario,
     Services,
     Tool,
     Workers,
@@ -26,10 +25,28 @@ from .config import (
 from .engine import run
 from .experiment import confidence_interval, replicate, sweep
 from .records import OUTCOMES, Result
+from .resilience import (
+    Bulkhead,
+    Checkpointing,
+    CircuitBreaker,
+    DeadLetter,
+    Fallback,
+    LoadShedding,
+    Policy,
+    RateLimit,
+    Resilience,
+    Retry,
+    RetryBudget,
+    Timeout,
+)
+from .scenario import Scenario
 
-__all__ = ["LLM", "OUTCOMES", "Architecture", "Bursts", "ContextStore", "Costs", "FlashCrowd",
-           "Network", "Result", "Scenario", "Services", "Tool", "Workers", "Workload",
-           "confidence_interval", "dists", "presets", "replicate", "run", "sweep", "theory"]
+__all__ = ["LLM", "OUTCOMES", "Architecture", "Bulkhead", "Bursts", "Checkpointing",
+           "CircuitBreaker", "ContextStore", "Costs", "DeadLetter", "Fallback", "FlashCrowd",
+           "LoadShedding", "Network", "Policy", "RateLimit", "Resilience", "Result", "Retry",
+           "RetryBudget", "Scenario", "Services", "Timeout", "Tool", "Workers", "Workload",
+           "confidence_interval", "dists", "faults", "presets", "replicate", "run", "sweep",
+           "theory"]
 
 
 

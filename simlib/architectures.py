@@ -7,96 +7,173 @@ A turn is one generator, :func:`turn`, assembled from three choices:
   busy one), and the context is read from the store at the start and written back at the end.
   *Stateful*: the session is pinned to one worker (by a hash of the session, as sticky load
   balancers do), the turn queues at that worker, and the context lives in its memory: no store
-  round trip, but an evicted context is lost, while a pinned session reuses the prompt cache.
+  round trip, but an evicted or crashed context is lost (unless checkpointed), while a pinned
+  session reuses the prompt cache.
 * **execution** decides what a turn holds while it waits.
   *Sync*: the turn holds a worker slot for its whole life and calls its tools one after another.
-  *Async*: the turn holds only an in-flight ticket; it takes a CPU slot just for its CPU bursts,
-  and fans its tool calls out in parallel.
-* **deployment** decides which calls cross the network (see :class:`simlib.calls`).
+  *Async*: the turn is acknowledged at once and holds only an in-flight ticket; it takes a CPU
+  slot just for its CPU bursts and fans its tool calls out in parallel. A failure after the
+  acknowledgement reaches nobody: it is a ``silent_failure``, unless a dead-letter queue
+  redelivers the turn.
+* **deployment** decides which calls cross the network (see :mod:`simlib.calls`).
   *Monolith*: tools and the context client run in-process. *Microservices*: each tool and the
   context service is a separate service, one network hop away.
+
+If the worker crashes, SimPy interrupts the turn wherever it is; :func:`turn` gives back what it
+held and records the failure.
 """
 
 from __future__ import annotations
 
-from .calls import call
+import simpy
+
+from .calls import call, shielded
 
 
 def turn(run, session, number: int, plan, record):
     """Serve one turn of ``session`` and hand its outcome to ``record(turn, outcome, cause)``."""
     state = run.new_turn(session, number)
+    dead_letter = run.scenario.resilience.dead_letter if run.asynchronous else None
+    deliveries = 1 + (dead_letter.redeliveries if dead_letter else 0)
+    for delivery in range(deliveries):
+        if delivery:
+            yield run.env.timeout(dead_letter.delay)
+        outcome, cause = yield from deliver(run, session, state, plan)
+        if outcome not in ("failed", "timed_out"):
+            break
+    if run.asynchronous and outcome in ("failed", "timed_out") and dead_letter is None:
+        outcome = "silent_failure"  # acknowledged, then lost: nobody is told
+    record(state, outcome, cause)
+
+
+def deliver(run, session, state, plan):
+    """One attempt at the whole turn; returns ``(outcome, cause)``."""
     worker, ticket = yield from admit(run, session, state)
     if worker is None:
-        record(state, "shed", "queue_full")
-        return
-    cause = yield from context_in(run, session, worker, state, plan)
+        return "shed", ticket
+    try:
+        cause = yield from work(run, session, worker, state, plan)
+    except simpy.Interrupt as stop:
+        for child in state.children:
+            if child.is_alive:
+                child.interrupt(stop.cause)
+        state.children.clear()
+        cause = str(stop.cause)
+    finally:
+        release(run, worker, ticket, state)
+    if cause is None:
+        return ("degraded" if state.degraded else "ok"), None
+    return ("timed_out" if cause == "timeout" else "failed"), cause
+
+
+def work(run, session, worker, state, plan):
+    """The turn's work on its worker: context in, the agent loop, context out."""
+    cause = yield from context_in(run, session, worker, state)
     for step in range(len(plan.cpu)):
         if cause is not None:
-            break
+            return cause
         cause = yield from agent_step(run, worker, state, session, plan, step)
     if cause is None:
         cause = yield from context_out(run, session, worker, state, plan)
-    release(run, worker, ticket)
-    record(state, "ok" if cause is None else "failed", cause)
+    return cause
 
 
 def admit(run, session, state):
     """Wait for a place: the shared pool (stateless) or the pinned worker's queue (stateful).
 
-    Returns ``(None, None)`` when the queue is at ``workers.queue_limit`` (the turn is shed)."""
-    queue = run.workers[session.worker].admission if run.stateful else run.pool
-    limit = run.scenario.workers.queue_limit
-    if limit is not None and queue.count >= queue.capacity and len(queue.queue) >= limit:
-        return None, None
+    Returns ``(worker, ticket)``, or ``(None, cause)`` when load shedding refuses the turn."""
+    if run.stateful:
+        worker = run.pinned(session)
+        queue = worker.admission
+        worker.active[id(state)] = run.env.active_process
+    else:
+        queue = run.pool
+    shedding = run.scenario.resilience.shedding
+    if shedding is not None and shedding.max_queue is not None and \
+            queue.count >= queue.capacity and len(queue.queue) >= shedding.max_queue:
+        return _refuse(run, session, state, "queue_full")
     ticket = queue.request()
-    yield ticket
-    worker = run.workers[session.worker] if run.stateful else min(run.workers, key=_busy)
+    if shedding is not None and shedding.max_wait is not None:
+        yield ticket | run.env.timeout(shedding.max_wait)
+        if not ticket.triggered:
+            ticket.cancel()
+            return _refuse(run, session, state, "queue_timeout")
+    else:
+        yield ticket
+    if not run.stateful:
+        worker = min(run.live_workers(), key=_busy)
+        worker.active[id(state)] = run.env.active_process
     worker.busy += 1
     state.admitted = run.env.now
     state.worker = worker.index
     return worker, ticket
 
 
+def _refuse(run, session, state, cause):
+    if run.stateful:
+        run.pinned(session).active.pop(id(state), None)
+    return None, cause
+
+
 def _busy(worker):
     return worker.busy
 
 
-def release(run, worker, ticket):
+def release(run, worker, ticket, state):
     worker.busy -= 1
-    (worker.admission if run.stateful else run.pool).release(ticket)
+    worker.active.pop(id(state), None)
+    queue = worker.admission if run.stateful else run.pool
+    ticket.cancel()
+    queue.release(ticket)
 
 
-def context_in(run, session, worker, state, plan):
-    """Bring the conversation so far: read it from the store, or find it in worker memory."""
+def context_in(run, session, worker, state):
+    """Bring the conversation so far: read it from the store, or find it in worker memory
+    (restoring the last checkpoint from the store if the worker lost it)."""
     if session.context_tokens == 0:
         return None
-    if run.stateful:
-        if session.id not in worker.contexts:
-            state.context_lost = True
-            session.context_tokens = 0
+    if not run.stateful:
+        return (yield from call(run, run.store, state, session.context_tokens))
+    if session.id in worker.contexts:
         return None
-    return (yield from call(run, run.context_dependency(worker), state, session.context_tokens))
+    checkpoint = run.scenario.resilience.checkpoint
+    session.context_tokens = session.checkpoint_tokens if checkpoint else 0
+    state.context_lost = session.turns_done > session.checkpoint_turns
+    if checkpoint and session.checkpoint_tokens:
+        return (yield from call(run, run.store, state, session.checkpoint_tokens))
+    return None
 
 
 def context_out(run, session, worker, state, plan):
-    """Keep the grown conversation: in worker memory, or written back to the store."""
+    """Keep the grown conversation: in worker memory (checkpointed every few turns), or written
+    back to the store."""
     session.context_tokens += plan.prompt_tokens + sum(plan.output_tokens)
     if run.stateful:
         worker.remember(session.id, session.context_tokens)
+        checkpoint = run.scenario.resilience.checkpoint
+        if checkpoint and (session.turns_done + 1) % checkpoint.every_turns == 0:
+            cause = yield from call(run, run.store, state, session.context_tokens)
+            if cause is None:
+                session.checkpoint_tokens = session.context_tokens
+                session.checkpoint_turns = session.turns_done + 1
         return None
     if session.turns_left == 0:  # nobody will read it again
         return None
-    return (yield from call(run, run.context_dependency(worker), state, session.context_tokens))
+    return (yield from call(run, run.store, state, session.context_tokens))
 
 
 def agent_step(run, worker, state, session, plan, step):
     """One step of the agent loop: a CPU burst, one LLM call, then the step's tool calls."""
-    yield from cpu_burst(run, worker, plan.cpu[step])
+    yield from cpu_burst(run, worker, plan.cpu[step] * worker.slow)
     ttft = plan.ttft[step]
     if run.stateful and session.turns_done > 0 and not state.context_lost:
         ttft *= run.scenario.llm.prompt_cache_factor
     tokens_in = session.context_tokens + plan.prompt_tokens
     cause = yield from call(run, run.llm, state, ttft, tokens_in, plan.output_tokens[step])
+    fallback = run.scenario.resilience.fallback
+    if cause is not None and fallback is not None:
+        yield run.env.timeout(run.fallback_latency())
+        state.degraded, cause = True, None
     if cause is not None or not plan.tools[step]:
         return cause
     if run.asynchronous:
@@ -123,7 +200,10 @@ def cpu_burst(run, worker, seconds: float):
 def tools_in_parallel(run, worker, state, calls):
     """Async fan-out: start every tool call at once, wait for all, report the first failure."""
     env = run.env
-    procs = [env.process(call(run, run.tool_dependency(worker, tool), state, latency))
+    procs = [env.process(shielded(call(run, run.tool_dependency(worker, tool), state, latency)))
              for tool, latency in calls]
+    state.children.extend(procs)
     yield env.all_of(procs)
+    for proc in procs:
+        state.children.remove(proc)
     return next((p.value for p in procs if p.value is not None), None)

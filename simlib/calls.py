@@ -1,23 +1,137 @@
-"""The one door every outbound call goes through.
+"""The one door every outbound call goes through, and the resilience policies around it.
 
-A turn never talks to a dependency directly. It calls :func:`call`, which crosses the network when
-the dependency lives in another service (microservices) and then lets the dependency serve the
-request. Because every LLM, tool and context-store call passes here, this is the single place
-where resilience policies wrap a call, in one documented order: rate limit, then circuit breaker,
-then bulkhead, then retry around a call with a timeout.
+A turn never talks to a dependency directly. It calls :func:`call`, which applies the policy of
+that dependency (see :mod:`simlib.resilience`) in one documented order, outermost first::
 
-``call`` is a generator: run it with ``cause = yield from call(...)``. It returns ``None`` on
-success or a string naming why the call failed.
+    rate limit -> circuit breaker -> bulkhead -> retry ( timeout ( network hop -> serve ) )
+
+and returns ``None`` on success or a string naming why the call failed. ``call`` is a generator:
+run it with ``cause = yield from call(run, dependency, turn, *work)``. With no policy configured
+it is just the hop (microservices) and the dependency's ``serve``.
 """
 
 from __future__ import annotations
 
+import simpy
+
+from .components import TokenBucket, give_back
+from .resilience import Breaker, Budget, Policy, backoff
+
+
+class Guard:
+    """The run-time state of one dependency's policy: its limiter, breaker, bulkhead, budget."""
+
+    def __init__(self, env: simpy.Environment, policy: Policy, jitter):
+        self.policy = policy
+        limit = policy.rate_limit
+        self.limiter = TokenBucket(limit.burst, limit.per_second) if limit else None
+        self.breaker = Breaker(policy.breaker) if policy.breaker else None
+        self.bulkhead = simpy.Resource(env, policy.bulkhead.max_concurrent) \
+            if policy.bulkhead else None
+        retry = policy.retry
+        self.budget = Budget(retry.budget) if retry and retry.budget else None
+        self.jitter = jitter
+
 
 def call(run, dependency, turn, *work):
     """Serve ``work`` on ``dependency`` for ``turn``; returns None or the failure's cause."""
-    turn.attempts += 1
+    turn.calls += 1
+    guard = run.guards.get(dependency.name)
+    if guard is None:
+        turn.attempts += 1
+        return (yield from attempt(run, dependency, turn, work))
+    return (yield from guarded(run, guard, dependency, turn, work))
+
+
+def attempt(run, dependency, turn, work):
+    """One try: cross the network if the dependency is another service, then be served."""
     if dependency.remote:
-        cause = yield from run.hop.cross()
+        cause = yield from run.hop.cross(dependency.hop_name)
         if cause is not None:
             return cause
     return (yield from dependency.serve(turn, *work))
+
+
+def guarded(run, guard, dependency, turn, work):
+    """Rate limit, then breaker, then bulkhead, then the retry loop."""
+    env = run.env
+    if guard.limiter is not None:
+        wait = guard.limiter.wait_for(env.now, 1)
+        if wait > 0:
+            yield env.timeout(wait)
+        guard.limiter.take(env.now, 1)
+    breaker = guard.breaker
+    if breaker is not None and not breaker.allow(env.now):
+        return "breaker_open"
+    bulkhead, request, cause = guard.bulkhead, None, "cancelled"
+    try:
+        if bulkhead is not None:
+            if bulkhead.count >= bulkhead.capacity and \
+                    len(bulkhead.queue) >= guard.policy.bulkhead.max_queue:
+                cause = "bulkhead_full"
+                return cause
+            request = bulkhead.request()
+            yield request
+        cause = yield from retrying(run, guard, dependency, turn, work)
+        return cause
+    finally:
+        if request is not None:
+            give_back(bulkhead, request)
+        if breaker is not None:
+            if cause in ("bulkhead_full", "cancelled"):
+                breaker.probing = False  # not a result of the dependency
+            else:
+                breaker.record(env.now, cause is not None)
+
+
+def retrying(run, guard, dependency, turn, work):
+    """Attempts (each under the timeout, if any) until success or the retries run out."""
+    retry, timeout = guard.policy.retry, guard.policy.timeout
+    retries, sleep = 0, 0.0
+    while True:
+        turn.attempts += 1
+        if timeout is None:
+            cause = yield from attempt(run, dependency, turn, work)
+        else:
+            cause = yield from timed(run, timeout, dependency, turn, work)
+        if cause is None:
+            if guard.budget is not None:
+                guard.budget.success()
+            return None
+        if retry is None or retries >= retry.retries:
+            return cause
+        if guard.budget is not None and not guard.budget.spend():
+            return cause
+        retries += 1
+        sleep = backoff(retry, retries, sleep, guard.jitter())
+        if cause == "rate_limited":
+            sleep = max(sleep, dependency.retry_after)
+        if sleep > 0:
+            yield run.env.timeout(sleep)
+
+
+def timed(run, timeout, dependency, turn, work):
+    """One attempt that the caller abandons after ``timeout.seconds``. Cancelled, it stops;
+    not cancelled, it runs on downstream and its extra time is counted as wasted work."""
+    env = run.env
+    child = env.process(shielded(attempt(run, dependency, turn, work)))
+    turn.children.append(child)
+    limit = env.timeout(timeout.seconds)
+    yield child | limit
+    turn.children.remove(child)
+    if child.triggered:
+        return child.value
+    if timeout.cancel:
+        child.interrupt("cancelled")
+    else:
+        given_up = env.now
+        child.callbacks.append(lambda _: run.waste(turn, env.now - given_up))
+    return "timeout"
+
+
+def shielded(generator):
+    """Run a call as its own process; an interrupt ends it quietly with that cause."""
+    try:
+        return (yield from generator)
+    except simpy.Interrupt as stop:
+        return str(stop.cause)

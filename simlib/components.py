@@ -3,9 +3,15 @@
 Each dependency is a small object with a ``serve`` generator that a turn runs with ``yield from``.
 ``serve`` waits for the component's capacity (a SimPy ``Resource`` queue), takes its time, flips
 its error coin, and returns ``None`` for success or the *cause* of a failure (``"llm_error"``,
-``"rate_limited"``, ...). It never raises: a failure is data that the caller records.
+``"rate_limited"``, ...). It never raises: a failure is data that the caller records. If the turn
+is interrupted (its worker crashed, or a timeout cancelled the call), ``serve`` gives back the
+capacity it held on the way out.
+
 Turns never call ``serve`` directly; they go through :func:`simlib.calls.call`, the one place
-where network hops (and resilience policies) wrap every outbound call.
+where network hops and resilience policies wrap every outbound call.
+
+Faults act on a component from outside (:mod:`simlib.faults`), through the few attributes of
+:class:`Faultable`: extra error rates, a slow-down factor, and being down.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ class TokenBucket:
     """A rate limit: holds up to ``capacity`` tokens and refills ``rate`` tokens per second.
 
     A request for ``amount`` is granted and paid for if the bucket holds that much; otherwise it
-    is refused and :meth:`take` returns how long until it would be granted (the retry-after).
+    is refused and :meth:`wait_for` says how long until it would be granted (the retry-after).
     """
 
     def __init__(self, capacity: float, rate: float):
@@ -47,25 +53,78 @@ class TokenBucket:
         self.level -= amount
 
 
-def resource(env: simpy.Environment, capacity: int | None) -> simpy.Resource | None:
-    """A SimPy Resource, or None for unlimited capacity."""
-    return simpy.Resource(env, capacity) if capacity is not None else None
+def resource(env: simpy.Environment, capacity: int | None, priority: bool = False):
+    """A SimPy Resource (a PriorityResource if crashes must be able to jump the queue), or None
+    for unlimited capacity."""
+    if capacity is None:
+        return None
+    return simpy.PriorityResource(env, capacity) if priority else simpy.Resource(env, capacity)
 
 
-class LLMProvider:
+def give_back(slots, request) -> None:
+    """Release a held request, or withdraw one still waiting in the queue."""
+    request.cancel()
+    slots.release(request)
+
+
+class Faultable:
+    """What faults may change on a component: extra error rates, a slow-down, being down."""
+
+    def __init__(self, env: simpy.Environment, base_error: float):
+        self.env = env
+        self.base_error = base_error
+        self.error_rate = base_error
+        self.outages: list[float] = []
+        self.slow = 1.0
+        self.down = False
+        self.crashed = None  # an event that fires when the component crashes (if it may)
+
+    def add_outage(self, rate: float, on: bool) -> None:
+        (self.outages.append if on else self.outages.remove)(rate)
+        ok = 1.0 - self.base_error
+        for extra in self.outages:
+            ok *= 1.0 - extra
+        self.error_rate = 1.0 - ok
+
+    def spike(self, factor: float, on: bool) -> None:
+        self.slow = self.slow * factor if on else self.slow / factor
+
+    def crash(self) -> None:
+        self.down = True
+        if self.crashed is not None:
+            self.crashed.succeed()
+
+    def restart(self) -> None:
+        self.down = False
+        if self.crashed is not None:
+            self.crashed = self.env.event()
+
+    def work(self, seconds: float):
+        """Take ``seconds``; if the component crashes meanwhile, stop and return "crash"."""
+        if self.crashed is None:
+            yield self.env.timeout(seconds)
+            return None
+        done = self.env.timeout(seconds)
+        yield done | self.crashed
+        return None if done.processed else "crash"
+
+
+class LLMProvider(Faultable):
     """The LLM API: rate limits, an optional concurrency cap, latency and errors."""
 
     remote = False  # the provider is outside every design alike; its network time is in ttft
+    kind = name = "llm"
 
     def __init__(self, env: simpy.Environment, config: LLM, streams: Streams):
-        self.env, self.config = env, config
+        super().__init__(env, config.error_rate)
+        self.config = config
         rpm, tpm = config.requests_per_minute, config.tokens_per_minute
         self.requests = TokenBucket(rpm, rpm / 60) if rpm else None
         self.tokens = TokenBucket(tpm, tpm / 60) if tpm else None
         self.slots = resource(env, config.concurrency)
         self.coin = streams.uniform("llm")
         self.in_progress = 0
-        self.rate_limited = 0
+        self.retry_after = 0.0
 
     def admit(self, tokens: int) -> float:
         """Check both buckets; pay if both allow. Returns the retry-after (0 when admitted)."""
@@ -79,28 +138,39 @@ class LLMProvider:
 
     def serve(self, turn, ttft: float, tokens_in: int, tokens_out: int):
         turn.llm_calls += 1
-        if self.admit(tokens_in + tokens_out) > 0.0:
-            self.rate_limited += 1
+        self.retry_after = self.admit(tokens_in + tokens_out)
+        if self.retry_after > 0.0:
             return "rate_limited"
         request = self.slots.request() if self.slots is not None else None
-        if request is not None:
-            yield request
-        self.in_progress += 1
-        yield self.env.timeout(ttft + tokens_out / self.config.decode_rate)
-        self.in_progress -= 1
-        if request is not None:
-            self.slots.release(request)
+        try:
+            if request is not None:
+                yield request
+            self.in_progress += 1
+            try:
+                cause = yield from self.work((ttft + tokens_out / self.config.decode_rate)
+                                            * self.slow)
+            finally:
+                self.in_progress -= 1
+        finally:
+            if request is not None:
+                give_back(self.slots, request)
         turn.tokens_in += tokens_in
         turn.tokens_out += tokens_out
-        return "llm_error" if self.coin() < self.config.error_rate else None
+        if cause is None and self.coin() < self.error_rate:
+            cause = "llm_error"
+        return cause
 
 
-class ToolService:
+class ToolService(Faultable):
     """One tool: ``capacity`` concurrent calls (per replica), a latency drawn per call, errors."""
+
+    kind = "tools"
 
     def __init__(self, env: simpy.Environment, config: Tool, streams: Streams, replicas: int,
                  remote: bool):
-        self.env, self.config, self.remote = env, config, remote
+        super().__init__(env, config.error_rate)
+        self.config, self.remote = config, remote
+        self.name = self.hop_name = f"tools.{config.name}"
         cap = config.capacity * replicas if config.capacity is not None else None
         self.slots = resource(env, cap)
         self.coin = streams.uniform("tools", f"coin:{config.name}")
@@ -108,64 +178,90 @@ class ToolService:
 
     def serve(self, turn, latency: float):
         turn.tool_calls += 1
+        if self.down:
+            return "service_down"
         request = self.slots.request() if self.slots is not None else None
-        if request is not None:
-            yield request
-        yield self.env.timeout(latency)
-        if request is not None:
-            self.slots.release(request)
-        return self.cause if self.coin() < self.config.error_rate else None
+        try:
+            if request is not None:
+                yield request
+            cause = yield from self.work(latency * self.slow)
+        finally:
+            if request is not None:
+                give_back(self.slots, request)
+        if cause is None and self.coin() < self.error_rate:
+            cause = self.cause
+        return cause
 
 
-class Store:
+class Store(Faultable):
     """The context store: a connection pool; time grows with the tokens read or written."""
+
+    kind = name = "store"
 
     def __init__(self, env: simpy.Environment, config: ContextStore, streams: Streams,
                  remote: bool):
-        self.env, self.config, self.remote = env, config, remote
+        super().__init__(env, config.error_rate)
+        self.config, self.remote = config, remote
         self.slots = resource(env, config.servers)
         self.latency = streams.draws("store", "latency", config.latency)
         self.coin = streams.uniform("store")
+        self.hop_name = "context"
 
     def serve(self, turn, tokens: int):
         turn.store_ops += 1
+        if self.down:
+            return "service_down"
         request = self.slots.request() if self.slots is not None else None
-        if request is not None:
-            yield request
-        yield self.env.timeout(self.latency() + self.config.per_1k_tokens * tokens / 1000)
-        if request is not None:
-            self.slots.release(request)
-        return "store_error" if self.coin() < self.config.error_rate else None
+        try:
+            if request is not None:
+                yield request
+            seconds = self.latency() + self.config.per_1k_tokens * tokens / 1000
+            cause = yield from self.work(seconds * self.slow)
+        finally:
+            if request is not None:
+                give_back(self.slots, request)
+        if cause is None and self.coin() < self.error_rate:
+            cause = "store_error"
+        return cause
 
 
-class Hop:
-    """A network hop between two services (microservices only)."""
+class Hop(Faultable):
+    """The network between the orchestrator and the other services (microservices only)."""
+
+    name = "network"
 
     def __init__(self, env: simpy.Environment, config: Network, streams: Streams):
-        self.env, self.config = env, config
+        super().__init__(env, config.error_rate)
         self.latency = streams.draws("network", "latency", config.hop_latency)
         self.coin = streams.uniform("network")
+        self.cut: list[str] = []  # services partitioned away from the orchestrator
 
-    def cross(self):
-        yield self.env.timeout(self.latency())
-        return "network_error" if self.coin() < self.config.error_rate else None
+    def cross(self, service: str):
+        yield self.env.timeout(self.latency() * self.slow)
+        if service in self.cut:
+            return "partition"
+        return "network_error" if self.coin() < self.error_rate else None
 
 
-class Worker:
+class Worker(Faultable):
     """An agent worker replica: its admission queue, CPU slots and (stateful) session memory.
 
     ``admission`` is where a stateful design's pinned turns queue (None when the design pools
     every worker behind one queue); ``cpu`` is held only for async CPU bursts; ``contexts`` maps
-    session -> context tokens, least recently used first.
+    session -> context tokens, least recently used first; ``active`` maps each turn on this
+    replica to its process, so that a crash can interrupt them all.
     """
 
     def __init__(self, env: simpy.Environment, index: int, config: Workers,
-                 admission_capacity: int | None, tools: dict):
+                 admission_capacity: int | None, tools: list | None, crashable: bool):
+        super().__init__(env, 0.0)
         self.index = index
-        self.admission = resource(env, admission_capacity)
+        self.admission = resource(env, admission_capacity, priority=crashable)
         self.cpu = simpy.Resource(env, config.slots)
         self.tools = tools
         self.busy = 0
+        self.active: dict[int, simpy.Process] = {}
+        self.blockers: list = []
         self.contexts: OrderedDict[int, int] = OrderedDict()
         self.capacity_tokens = config.memory_mb / config.mb_per_1k_tokens * 1000 \
             if config.mb_per_1k_tokens > 0 else float("inf")
@@ -178,11 +274,27 @@ class Worker:
         self.contexts[session] = tokens
         while self.held_tokens > self.capacity_tokens and len(self.contexts) > 1:
             victim, size = next(iter(self.contexts.items()))
-            if victim == session:
-                break
             del self.contexts[victim]
             self.held_tokens -= size
             self.evictions += 1
 
     def forget(self, session: int) -> None:
         self.held_tokens -= self.contexts.pop(session, 0)
+
+    def fail_everything(self, queue, places: int) -> None:
+        """A crash: interrupt every turn on this replica, lose its memory, and hold ``places``
+        of ``queue`` so that nothing is admitted here until :meth:`restart`."""
+        self.crash()
+        for process in list(self.active.values()):
+            if process.is_alive:
+                process.interrupt("crash")
+        self.active.clear()
+        self.contexts.clear()
+        self.held_tokens = 0
+        self.blockers = [queue.request(priority=-1) for _ in range(places)]
+
+    def recover(self, queue) -> None:
+        for request in self.blockers:
+            give_back(queue, request)
+        self.blockers = []
+        self.restart()

@@ -1,16 +1,16 @@
 """Configuration: a scenario is data, checked the moment it is made.
 
-A :class:`Scenario` is a tree of frozen dataclasses, one per part of the system (the workload, the
-LLM provider, the tools, the context store, the workers, the network, the costs) plus the
-:class:`Architecture`, which picks one end of each of the three axes. Defaults live in exactly one
-place: the dataclass fields below. Each class checks its own fields in ``__post_init__``, naming the
-field path in any error, so a mistake surfaces before any simulation starts::
+A scenario (:mod:`simlib.scenario`) is a tree of frozen dataclasses, one per part of the system
+(the workload, the LLM provider, the tools, the context store, the workers, the network, the
+costs) plus the :class:`Architecture`, which picks one end of each of the three axes. This module
+holds those parts. Defaults live in exactly one place: the dataclass fields below. Each class
+checks its own fields in ``__post_init__``, naming the field path in any error, so a mistake
+surfaces before any simulation starts::
 
     >>> Workload(arrival_rate=-1)
     Traceback (most recent call last):
     ValueError: workload.arrival_rate must be > 0, got -1
 
-``scenario.with_(**{"workload.arrival_rate": 8.0})`` returns a changed copy; an unknown path raises.
 Times are seconds, money is US dollars, sizes are tokens.
 """
 
@@ -102,6 +102,9 @@ class FlashCrowd(Config):
         check_number(self._at("start"), self.start, low=0)
         check_number(self._at("duration"), self.duration, low=0, strict=True)
         check_number(self._at("factor"), self.factor, low=0)
+
+    def check_target(self, path: str, scenario) -> None:
+        """A flash crowd given as a fault has no target to check."""
 
 
 @dataclass(frozen=True)
@@ -230,9 +233,7 @@ class Workers(Config):
     """Agent worker replicas. Each has ``slots``: turns served at once (sync) or CPU bursts run at
     once (async). Async workers hold at most ``max_in_flight`` turns. Each step costs
     ``cpu_per_step`` seconds of a slot. Stateful workers keep session contexts in ``memory_mb``
-    (``mb_per_1k_tokens`` each) and evict the least recently used session when full.
-    ``queue_limit`` bounds the turns waiting for a worker (None = no bound): a turn that finds the
-    queue full is shed at once (0 = no queue at all, the Erlang B loss system)."""
+    (``mb_per_1k_tokens`` each) and evict the least recently used session when full."""
 
     path = "workers"
     count: int = 2
@@ -241,12 +242,9 @@ class Workers(Config):
     cpu_per_step: Distribution = dist(Deterministic(0.01))
     memory_mb: float = 2048.0
     mb_per_1k_tokens: float = 0.5
-    queue_limit: int | None = None
 
     def validate(self):
         check_number(self._at("count"), self.count, low=1, integer=True)
-        check_number(self._at("queue_limit"), self.queue_limit, low=0, integer=True,
-                     optional=True)
         check_number(self._at("slots"), self.slots, low=1, integer=True)
         check_number(self._at("max_in_flight"), self.max_in_flight, low=1, integer=True)
         check_number(self._at("memory_mb"), self.memory_mb, low=0, strict=True)
@@ -296,94 +294,3 @@ class Costs(Config):
     def validate(self):
         for f in dataclasses.fields(self):
             check_number(self._at(f.name), getattr(self, f.name), low=0)
-
-
-@dataclass(frozen=True)
-class Scenario(Config):
-    """Everything one simulation needs. ``duration`` is the simulated time in seconds; turns that
-    arrive before ``warmup`` are run but left out of the summary; ``slo_latency`` is the latency
-    target of SLO attainment; the timeline samples the system every ``sample_every`` seconds."""
-
-    architecture: Architecture = field(default_factory=Architecture)
-    workload: Workload = field(default_factory=Workload)
-    llm: LLM = field(default_factory=LLM)
-    tools: tuple = (Tool(),)
-    store: ContextStore = field(default_factory=ContextStore)
-    workers: Workers = field(default_factory=Workers)
-    network: Network = field(default_factory=Network)
-    services: Services = field(default_factory=Services)
-    costs: Costs = field(default_factory=Costs)
-    duration: float = 600.0
-    warmup: float = 60.0
-    slo_latency: float = 10.0
-    sample_every: float = 1.0
-
-    def validate(self):
-        parts = {"architecture": Architecture, "workload": Workload, "llm": LLM,
-                 "store": ContextStore, "workers": Workers, "network": Network,
-                 "services": Services, "costs": Costs}
-        for name, kind in parts.items():
-            check_type(name, getattr(self, name), kind, f"a simlib {kind.__name__}")
-        check_type("tools", self.tools, tuple, "a tuple of Tool")
-        for i, tool in enumerate(self.tools):
-            check_type(f"tools[{i}]", tool, Tool, "a Tool")
-        names = [t.name for t in self.tools]
-        if len(set(names)) != len(names):
-            raise ValueError(f"tools must have distinct names, got {names}")
-        if self.workload.tools_per_step.mean > 0 and not self.tools:
-            raise ValueError("tools must hold at least one Tool when workload.tools_per_step "
-                             f"has mean {self.workload.tools_per_step.mean:g} > 0, got ()")
-        check_number("duration", self.duration, low=0, strict=True)
-        check_number("warmup", self.warmup, low=0)
-        if self.warmup >= self.duration:
-            raise ValueError(f"warmup must be < duration ({self.duration!r}), "
-                             f"got {self.warmup!r}")
-        check_number("slo_latency", self.slo_latency, low=0, strict=True)
-        check_number("sample_every", self.sample_every, low=0, strict=True,)
-        if self.duration / self.sample_every > 1_000_000:
-            raise ValueError(f"sample_every must be >= duration / 1e6 "
-                             f"({self.duration / 1e6:g}), got {self.sample_every!r}")
-
-    def with_(self, **changes) -> Scenario:
-        """A copy with fields changed by dotted path, e.g. ``{"workload.arrival_rate": 8.0}``.
-
-        Tools are reached by name: ``{"tools.search.error_rate": 0.1}``. Unknown paths raise
-        ValueError listing what exists. All changes are applied together and the result is
-        validated once, so related changes (``duration`` and ``warmup``) may come in any order.
-        """
-        return _replace(self, {tuple(path.split(".")): (path, v) for path, v in changes.items()})
-
-
-def _replace(obj, changes: dict):
-    """``obj`` with every ``keys -> (dotted, value)`` change applied, each object remade once."""
-    by_head: dict[str, dict] = {}
-    for keys, change in changes.items():
-        by_head.setdefault(keys[0], {})[keys[1:]] = change
-    if isinstance(obj, tuple):  # the tools, reached by name
-        return _replace_tools(obj, by_head)
-    fields = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
-    new = {}
-    for head, sub in by_head.items():
-        if head not in fields:
-            dotted = next(iter(sub.values()))[0]
-            raise ValueError(f"unknown path {dotted!r}: {type(obj).__name__} has no field "
-                             f"{head!r}; fields are {sorted(fields)}")
-        whole = sub.pop((), None)
-        value = whole[1] if whole is not None else getattr(obj, head)
-        new[head] = _replace(value, sub) if sub else value
-    return dataclasses.replace(obj, **new)
-
-
-def _replace_tools(tools: tuple, by_head: dict) -> tuple:
-    names = [getattr(item, "name", None) for item in tools]
-    items = list(tools)
-    for head, sub in by_head.items():
-        if head not in names:
-            dotted = next(iter(sub.values()))[0]
-            raise ValueError(f"unknown path {dotted!r}: no tool named {head!r}; "
-                             f"tools are {names}")
-        i = names.index(head)
-        whole = sub.pop((), None)
-        items[i] = whole[1] if whole is not None else items[i]
-        items[i] = _replace(items[i], sub) if sub else items[i]
-    return tuple(items)

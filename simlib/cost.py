@@ -9,7 +9,8 @@ succeeded, which is how "low budget" is judged.
 
 from __future__ import annotations
 
-from .config import Costs, Scenario
+from .config import Costs
+from .scenario import Scenario
 
 
 def services(scenario: Scenario) -> list[str]:

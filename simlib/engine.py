@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import simpy
 
-from . import architectures
+from . import architectures, faults
+from .calls import Guard
 from .components import Hop, LLMProvider, Store, ToolService, Worker, resource
-from .config import Scenario
 from .records import Recorder, Result
+from .scenario import Scenario
 from .streams import Streams
 from .workload import Planner, session_arrivals
 
@@ -27,28 +28,32 @@ from .workload import Planner, session_arrivals
 class Session:
     """A user's conversation in progress."""
 
-    __slots__ = ("id", "worker", "context_tokens", "turns_done", "turns_left")
+    __slots__ = ("id", "worker", "context_tokens", "turns_done", "turns_left",
+                 "checkpoint_tokens", "checkpoint_turns")
 
     def __init__(self, sid: int, worker: int, n_turns: int):
         self.id, self.worker = sid, worker
         self.context_tokens = 0
         self.turns_done, self.turns_left = 0, n_turns
+        self.checkpoint_tokens = self.checkpoint_turns = 0
 
 
 class TurnState:
     """What a turn has done so far; becomes one row of the turns table when it ends."""
 
-    __slots__ = ("session", "number", "arrival", "admitted", "worker", "attempts", "llm_calls",
-                 "tool_calls", "tokens_in", "tokens_out", "store_ops", "context_lost", "wasted")
+    __slots__ = ("session", "number", "arrival", "admitted", "worker", "calls", "attempts",
+                 "llm_calls", "tool_calls", "tokens_in", "tokens_out", "store_ops",
+                 "context_lost", "wasted", "degraded", "children")
 
     def __init__(self, session: int, number: int, arrival: float):
         self.session, self.number, self.arrival = session, number, arrival
         self.admitted = float("nan")
         self.worker = -1
-        self.attempts = self.llm_calls = self.tool_calls = 0
+        self.calls = self.attempts = self.llm_calls = self.tool_calls = 0
         self.tokens_in = self.tokens_out = self.store_ops = 0
-        self.context_lost = False
+        self.context_lost = self.degraded = False
         self.wasted = 0.0
+        self.children: list = []
 
 
 class Run:
@@ -63,26 +68,71 @@ class Run:
         self.asynchronous = arch.execution == "async"
         remote = arch.deployment == "microservices"
         w = scenario.workers
-        per_worker = w.max_in_flight if self.asynchronous else w.slots
-        self.pool = None if self.stateful else resource(env, per_worker * w.count)
+        crashable = faults.crashable(scenario)
+        crash_workers = "workers" in crashable or (not remote and any(
+            t.startswith("tools.") for t in crashable))
+        self.per_worker = w.max_in_flight if self.asynchronous else w.slots
+        self.pool = None if self.stateful else \
+            resource(env, self.per_worker * w.count, priority=crash_workers)
         self.tool_services = [ToolService(env, t, streams, t.replicas, True)
                               for t in scenario.tools] if remote else None
         self.workers = [
-            Worker(env, i, w, per_worker if self.stateful else None,
+            Worker(env, i, w, self.per_worker if self.stateful else None,
                    None if remote else [ToolService(env, t, streams, 1, False)
-                                        for t in scenario.tools])
+                                        for t in scenario.tools], crash_workers)
             for i in range(w.count)]
         self.llm = LLMProvider(env, scenario.llm, streams)
         self.store = Store(env, scenario.store, streams, remote)
         self.hop = Hop(env, scenario.network, streams)
+        for target in crashable - {"workers"}:
+            for component in faults._targets(self, target):
+                component.crashed = env.event()
+        self.guards = self.make_guards()
+        self.fallback_latency = streams.draws(
+            "llm", "fallback", scenario.resilience.fallback.latency) \
+            if scenario.resilience.fallback else None
         self.planner = Planner(scenario, streams)
         self.recorder = Recorder(scenario)
         self.active: dict[int, TurnState] = {}
         self.in_system = 0
+        self.wasted = 0.0
 
     # -- the pieces architectures.turn asks for ------------------------------------------------
-    def context_dependency(self, worker):
-        return self.store
+    def make_guards(self) -> dict[str, Guard]:
+        """A Guard per dependency whose policy uses any pattern (breakers are per dependency)."""
+        res, guards = self.scenario.resilience, {}
+        names = [("llm", res.llm), ("store", res.store)] + \
+            [(f"tools.{t.name}", res.tools) for t in self.scenario.tools]
+        for name, policy in names:
+            if any(getattr(policy, f) is not None for f in
+                   ("rate_limit", "breaker", "bulkhead", "retry", "timeout")):
+                guards[name] = Guard(self.env, policy, self.streams.uniform("jitter", name))
+        return guards
+
+    def live_workers(self) -> list[Worker]:
+        return [w for w in self.workers if not w.down] or self.workers
+
+    def pinned(self, session: Session) -> Worker:
+        """The session's worker; if it is down, the sticky balancer moves it to the next live
+        one (where its context is not)."""
+        worker = self.workers[session.worker]
+        if worker.down:
+            live = self.live_workers()
+            worker = min(live, key=lambda w: (w.index - session.worker) % len(self.workers))
+            session.worker = worker.index
+        return worker
+
+    def crash_worker(self, worker: Worker) -> None:
+        worker.fail_everything(worker.admission if self.stateful else self.pool,
+                               self.per_worker)
+
+    def restart_worker(self, worker: Worker) -> None:
+        worker.recover(worker.admission if self.stateful else self.pool)
+
+    def waste(self, state: TurnState, seconds: float) -> None:
+        """Work an abandoned call did after its caller gave up on it."""
+        state.wasted += seconds
+        self.wasted += seconds
 
     def tool_dependency(self, worker, tool: int):
         return self.tool_services[tool] if self.tool_services is not None \
@@ -126,9 +176,10 @@ class Run:
 
     def play(self) -> Result:
         times = session_arrivals(self.scenario.workload, self.scenario.duration,
-                                 self.streams.rng["arrivals"])
+                                 self.streams.rng["arrivals"], self.scenario.faults)
         self.env.process(self.arrivals(times))
         self.env.process(self.sampler())
+        faults.start(self)
         self.env.run(until=self.scenario.duration)
         for state in self.active.values():
             self.recorder.turn(state, float("nan"), "in_flight", None)

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .config import Scenario
 from .engine import run
+from .scenario import Scenario
 
 
 def _summary(scenario: Scenario, seed: int) -> pd.Series:

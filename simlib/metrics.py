@@ -16,8 +16,12 @@ import numpy as np
 import pandas as pd
 
 from .cost import infrastructure_per_hour
+from .faults import windows
 
 ERRORS = ("failed", "timed_out", "shed", "silent_failure")
+CAUSES = ("llm_error", "rate_limited", "tool_error", "store_error", "network_error",
+          "partition", "timeout", "crash", "service_down", "breaker_open", "bulkhead_full",
+          "queue_full", "queue_timeout")
 
 
 def measured(turns: pd.DataFrame) -> pd.DataFrame:
@@ -66,11 +70,53 @@ def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
         "mean_in_system": _after_warmup(scenario, timeline)["in_system"].mean(),
         "mean_queue_wait": float(np.nanmean(m["admitted"] - m["arrival"])) if len(m) else np.nan,
         "context_lost": int(m["context_lost"].sum()),
-        "wasted_work": float(m["wasted"].sum()),
+        "wasted_work": _growth(scenario, timeline, "wasted"),
         "attempts_per_turn": float(m["attempts"].mean()) if len(m) else np.nan,
+        "retry_amplification": float(m["attempts"].sum() / m["calls"].sum())
+        if m["calls"].sum() else np.nan,
+        "breaker_open_time": _growth(scenario, timeline, "breaker_open_time"),
+        "time_to_recover": recovery(scenario, turns),
     }
     row.update({f"n_{name}": count for name, count in counts.items()})
+    families = m["cause"].astype(str).str.split(":").str[0].value_counts()
+    row.update({f"cause_{name}": int(families.get(name, 0)) for name in CAUSES})
     return pd.Series(row, name="summary")
+
+
+def _growth(scenario, timeline: pd.DataFrame, column: str) -> float:
+    """How much a cumulative timeline column grew over the measured window."""
+    after = _after_warmup(scenario, timeline)[column].to_numpy()
+    return float(after[-1] - after[0]) if len(after) else 0.0
+
+
+def time_to_recover(scenario, turns: pd.DataFrame, start: float, end: float,
+                    span: float = 60.0, tolerance: float = 0.1) -> float:
+    """Seconds from the end of a fault until goodput and p95 latency, over a sliding ``span``,
+    are back within ``tolerance`` of their level before the fault (from the warm-up to
+    ``start``); ``inf`` if that never happens before the run ends."""
+    ok = turns[turns["outcome"].to_numpy() == "ok"]
+    before = ok[(ok["arrival"] >= scenario.warmup) & (ok["finish"] < start)]
+    if start - scenario.warmup < span or len(before) < 20:
+        return np.nan
+    goodput = len(before) / (start - scenario.warmup)
+    p95 = np.percentile(before["latency"], 95)
+    finish, arrival, latency = (ok[c].to_numpy() for c in ("finish", "arrival", "latency"))
+    for t in np.arange(end, scenario.duration - span, span / 10):
+        done = (finish >= t) & (finish < t + span)
+        came = (arrival >= t) & (arrival < t + span)
+        if done.sum() >= (1 - tolerance) * goodput * span and came.any() and \
+                np.percentile(latency[came], 95) <= (1 + tolerance) * p95:
+            return float(t - end)
+    return float("inf")
+
+
+def recovery(scenario, turns: pd.DataFrame) -> float:
+    """Time to recover from the last fixed-time fault window of the scenario (NaN if none)."""
+    spans = [w for w in windows(scenario) if w[0] > scenario.warmup]
+    if not spans:
+        return np.nan
+    start, end = spans[-1]
+    return time_to_recover(scenario, turns, start, end)
 
 
 def _stat(values: np.ndarray, fn, *args) -> float:

@@ -8,8 +8,10 @@ the starting points of the notebooks. Each takes keyword ``changes`` in ``with_`
 
 from __future__ import annotations
 
-from .config import LLM, Architecture, Scenario, Tool, Workers, Workload
+from .config import LLM, Architecture, Tool, Workers, Workload
 from .dists import Deterministic, Exponential, Geometric, LogNormal, Uniform
+from .resilience import LoadShedding, Resilience
+from .scenario import Scenario
 from .validate import check_choice, check_number
 
 KINDS = ("exponential", "deterministic")
@@ -21,11 +23,13 @@ def mmc(arrival_rate: float, service_mean: float, servers: int, duration: float 
     """An M/M/c queue: Poisson arrivals of one-turn, one-step sessions with no tools and no
     output tokens, so a turn's only work is one LLM call of ``service_mean`` seconds
     (exponential, or deterministic), served by ``servers`` single-slot workers behind one queue.
-    ``queue_limit`` bounds the queue (0 gives the Erlang B loss system, K-1 gives M/M/1/K)."""
+    ``queue_limit`` sheds turns that find that many waiting (0 gives the Erlang B loss system,
+    K-1 with one server gives M/M/1/K)."""
     check_choice("kind", kind, KINDS)
     check_number("arrival_rate", arrival_rate, low=0, strict=True)
     check_number("service_mean", service_mean, low=0, strict=True)
     check_number("servers", servers, low=1, integer=True)
+    check_number("queue_limit", queue_limit, low=0, integer=True, optional=True)
     service = Exponential(service_mean) if kind == "exponential" else Deterministic(service_mean)
     scenario = Scenario(
         architecture=Architecture("stateless", "sync", "monolith"),
@@ -34,8 +38,9 @@ def mmc(arrival_rate: float, service_mean: float, servers: int, duration: float 
                           prompt_tokens=Deterministic(0), output_tokens=Deterministic(0)),
         llm=LLM(ttft=service, error_rate=0.0),
         tools=(),
-        workers=Workers(count=servers, slots=1, cpu_per_step=Deterministic(0),
-                        queue_limit=queue_limit),
+        workers=Workers(count=servers, slots=1, cpu_per_step=Deterministic(0)),
+        resilience=Resilience(shedding=None if queue_limit is None
+                              else LoadShedding(max_queue=queue_limit)),
         duration=duration, warmup=warmup, slo_latency=10 * service_mean,
         sample_every=max(service_mean / 2, duration / 100_000))
     return scenario.with_(**changes)

@@ -13,13 +13,16 @@ import pandas as pd
 
 from .cost import turn_cost
 from .metrics import summary
+from .resilience import OPEN
 
 OUTCOMES = ("ok", "degraded", "failed", "timed_out", "shed", "silent_failure", "in_flight")
 
 TURN_NUMBERS = ("arrival", "admitted", "finish", "tokens_in", "tokens_out", "cost", "wasted")
-TURN_COUNTS = ("session", "turn", "attempts", "llm_calls", "tool_calls", "store_ops", "worker")
+TURN_COUNTS = ("session", "turn", "calls", "attempts", "llm_calls", "tool_calls", "store_ops",
+               "worker")
 TIMELINE = ("time", "in_system", "queued", "busy", "cpu_busy", "llm_in_progress",
-            "store_busy", "ok", "not_ok", "cost")
+            "store_busy", "workers_up", "breakers_open", "ok", "not_ok", "cost", "wasted",
+            "breaker_open_time")
 
 
 class Recorder:
@@ -56,6 +59,7 @@ class Recorder:
         c = self.counts
         c["session"].append(state.session)
         c["turn"].append(state.number)
+        c["calls"].append(state.calls)
         c["attempts"].append(state.attempts)
         c["llm_calls"].append(state.llm_calls)
         c["tool_calls"].append(state.tool_calls)
@@ -85,9 +89,14 @@ class Recorder:
         s["cpu_busy"].append(sum(w.cpu.count for w in workers))
         s["llm_in_progress"].append(run.llm.in_progress)
         s["store_busy"].append(store.count if store is not None else float("nan"))
+        s["workers_up"].append(sum(not w.down for w in workers))
+        breakers = [g.breaker for g in run.guards.values() if g.breaker is not None]
+        s["breakers_open"].append(sum(b.state == OPEN for b in breakers))
+        s["breaker_open_time"].append(sum(b.seconds_open(run.env.now) for b in breakers))
         s["ok"].append(self.ok)
         s["not_ok"].append(self.not_ok)
         s["cost"].append(self.cost)
+        s["wasted"].append(run.wasted)
 
     def result(self, run) -> Result:
         return Result(run.scenario, run.seed, self.turns_frame(), self.timeline_frame())
@@ -105,7 +114,7 @@ class Recorder:
                                                  categories=list(OUTCOMES)),
             "cause": pd.Categorical.from_codes(np.asarray(self.cause, dtype=np.int16),
                                                categories=list(self.cause_code)),
-            "attempts": cols["attempts"], "llm_calls": cols["llm_calls"],
+            "calls": cols["calls"], "attempts": cols["attempts"], "llm_calls": cols["llm_calls"],
             "tool_calls": cols["tool_calls"], "store_ops": cols["store_ops"],
             "tokens_in": cols["tokens_in"].astype(np.int64),
             "tokens_out": cols["tokens_out"].astype(np.int64), "cost": cols["cost"],

@@ -17,11 +17,13 @@ import bisect
 
 import numpy as np
 
-from .config import Scenario, Workload
+from .config import FlashCrowd, Workload
+from .scenario import Scenario
 from .streams import Streams
 
 
-def rate_factor(workload: Workload, times: np.ndarray, on_periods: np.ndarray) -> np.ndarray:
+def rate_factor(workload: Workload, times: np.ndarray, on_periods: np.ndarray,
+                crowds: tuple = ()) -> np.ndarray:
     """Multiplier of ``arrival_rate`` at each time: profile x bursts x flash crowds."""
     factor = np.ones_like(times)
     if workload.rate_profile:
@@ -31,18 +33,18 @@ def rate_factor(workload: Workload, times: np.ndarray, on_periods: np.ndarray) -
     if workload.bursts is not None:
         on = (np.searchsorted(on_periods, times, side="right") % 2) == 1
         factor *= np.where(on, workload.bursts.on_factor, workload.bursts.off_factor)
-    for crowd in workload.flash_crowds:
+    for crowd in workload.flash_crowds + crowds:
         inside = (times >= crowd.start) & (times < crowd.start + crowd.duration)
         factor *= np.where(inside, crowd.factor, 1.0)
     return factor
 
 
-def max_factor(workload: Workload) -> float:
+def max_factor(workload: Workload, crowds: tuple = ()) -> float:
     """An upper bound of :func:`rate_factor`, the rate the candidates are thrown at."""
     top = max([1.0] + [f for _, f in workload.rate_profile])
     if workload.bursts is not None:
         top *= max(workload.bursts.on_factor, workload.bursts.off_factor)
-    for crowd in workload.flash_crowds:
+    for crowd in workload.flash_crowds + crowds:
         top *= max(1.0, crowd.factor)
     return top
 
@@ -66,14 +68,17 @@ def burst_switches(workload: Workload, duration: float, rng: np.random.Generator
     return switches
 
 
-def session_arrivals(workload: Workload, duration: float,
-                     rng: np.random.Generator) -> np.ndarray:
-    """Sorted session arrival times in [0, duration), by thinning."""
+def session_arrivals(workload: Workload, duration: float, rng: np.random.Generator,
+                     faults: tuple = ()) -> np.ndarray:
+    """Sorted session arrival times in [0, duration), by thinning. Flash crowds may come with
+    the workload or among the scenario's faults."""
+    crowds = tuple(f for f in faults if isinstance(f, FlashCrowd))
     switches = burst_switches(workload, duration, rng)
-    top = workload.arrival_rate * max_factor(workload)
+    top = workload.arrival_rate * max_factor(workload, crowds)
     n = rng.poisson(top * duration)
     times = np.sort(rng.uniform(0.0, duration, n))
-    keep = rng.random(n) * top < workload.arrival_rate * rate_factor(workload, times, switches)
+    factor = rate_factor(workload, times, switches, crowds)
+    keep = rng.random(n) * top < workload.arrival_rate * factor
     return times[keep]
 
 

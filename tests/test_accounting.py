@@ -26,7 +26,7 @@ def scenarios(draw):
     workers = sl.Workers(count=draw(st.integers(1, 3)), slots=draw(st.integers(1, 3)),
                          max_in_flight=draw(st.integers(1, 6)),
                          memory_mb=draw(st.sampled_from([0.5, 5.0, 2048.0])),
-                         queue_limit=draw(st.sampled_from([None, 0, 2])))
+                         )
     llm = sl.LLM(ttft=sl.dists.Exponential(0.5), decode_rate=100.0,
                  error_rate=draw(st.sampled_from([0.0, 0.1])),
                  requests_per_minute=draw(st.sampled_from([None, 60.0])),

@@ -145,8 +145,8 @@ INVALID = [
         "workers.memory_mb", "got 0.0", "> 0"),
     row("workers.mb_per_1k_tokens-negative", lambda: sl.Workers(mb_per_1k_tokens=-0.5),
         ValueError, "workers.mb_per_1k_tokens", "-0.5", ">= 0"),
-    row("workers.queue_limit-negative", lambda: sl.Workers(queue_limit=-1), ValueError,
-        "workers.queue_limit", "-1", ">= 0"),
+    row("resilience.shedding.max_queue-negative", lambda: sl.LoadShedding(max_queue=-1),
+        ValueError, "resilience.shedding.max_queue", "-1", ">= 0"),
     # -- Network, Services, Costs ------------------------------------------------------------
     row("network.hop_latency-string", lambda: sl.Network(hop_latency="2ms"), TypeError,
         "network.hop_latency", "'2ms'", "distribution"),

@@ -17,8 +17,9 @@ import pytest
 from scipy import stats as sps
 from stats import assert_in_ci
 
-from simlib.config import Bursts, FlashCrowd, Scenario, Tool, Workload
+from simlib.config import Bursts, FlashCrowd, Tool, Workload
 from simlib.dists import Exponential, Geometric, LogNormal, Uniform
+from simlib.scenario import Scenario
 from simlib.streams import Streams
 from simlib.workload import Planner, session_arrivals
 

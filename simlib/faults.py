@@ -1,0 +1,309 @@
+"""Faults: what goes wrong, written down as data and handed to a scenario.
+
+The architectures contain no fault code. A fault is a small frozen object naming a *target* and a
+time (or a random process of times); during a run, one SimPy process per fault switches the
+target's state at those times, the way a chaos-engineering tool would:
+
+* :class:`Outage` - the target fails a share of calls for a window (``error_rate=1``: a full
+  outage; 0.25: a brown-out). Targets: ``llm``, ``store``, ``network``, ``tools.<name>``.
+* :class:`LatencySpike` - the target is ``factor`` times slower for a window (also ``workers``:
+  CPU bursts slow down).
+* :class:`Partition` - microservices only: the network between the orchestrator and one service
+  (``context`` or ``tools.<name>``) is cut; calls across it fail.
+* :class:`Crash` - the target stops at ``at`` and restarts ``restart`` seconds later.
+  ``workers`` (replica ``index``): every turn on it fails and a stateful replica loses the
+  contexts it held. ``tools.<name>``: in a monolith the whole replica ``index`` goes down (any
+  part crashing takes the unit down); in microservices only that service does, failing the calls
+  to it. ``store``: every context read and write fails until it is back.
+* :class:`RandomCrashes` and :class:`RandomOutages` - the same, at random: up for an exponential
+  time with mean ``mttf`` (or ``mean_between``), down for a random repair time.
+* :class:`simlib.config.FlashCrowd` may be given here too: the arrival rate times a factor.
+
+A provider's 429 rate limits are the LLM's own configuration (``llm.requests_per_minute``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import Config, FlashCrowd
+from .dists import LogNormal
+from .validate import check_number, check_probability, check_type
+
+DEPENDENCIES = ("llm", "store", "network")
+
+
+def _check(path: str, target, scenario, allowed: tuple[str, ...]) -> None:
+    """``target`` must be one of ``allowed`` or ``tools.<name>`` of a configured tool."""
+    check_type(path, target, str, "a target name")
+    tools = tuple(f"tools.{t.name}" for t in scenario.tools)
+    if target not in allowed + tools:
+        options = ", ".join(repr(t) for t in allowed + tools)
+        raise ValueError(f"{path} must be one of {options}, got {target!r}")
+
+
+class Fault(Config):
+    """Base of the faults: knows which targets it may name."""
+
+    targets: tuple[str, ...] = DEPENDENCIES
+
+    def check_target(self, path: str, scenario) -> None:
+        _check(f"{path}.target", self.target, scenario, self.targets)
+
+
+class Window(Fault):
+    """A fault that starts at ``start`` and lasts ``duration`` seconds."""
+
+    def validate(self):
+        check_number(self._at("start"), self.start, low=0)
+        check_number(self._at("duration"), self.duration, low=0, strict=True)
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+@dataclass(frozen=True)
+class Outage(Window):
+    """The target fails ``error_rate`` of its calls from ``start`` for ``duration`` seconds."""
+
+    path = "Outage"
+
+    target: str = "llm"
+    start: float = 0.0
+    duration: float = 60.0
+    error_rate: float = 1.0
+
+    def validate(self):
+        super().validate()
+        check_probability(self._at("error_rate"), self.error_rate)
+
+
+@dataclass(frozen=True)
+class LatencySpike(Window):
+    """The target takes ``factor`` times as long from ``start`` for ``duration`` seconds."""
+
+    path = "LatencySpike"
+
+    targets = DEPENDENCIES + ("workers",)
+    target: str = "llm"
+    start: float = 0.0
+    duration: float = 60.0
+    factor: float = 5.0
+
+    def validate(self):
+        super().validate()
+        check_number(self._at("factor"), self.factor, low=0, strict=True)
+
+
+@dataclass(frozen=True)
+class Partition(Window):
+    """Microservices: calls between the orchestrator and ``target`` fail for the window."""
+
+    path = "Partition"
+
+    targets = ("context",)
+    target: str = "context"
+    start: float = 0.0
+    duration: float = 60.0
+
+
+@dataclass(frozen=True)
+class Crash(Fault):
+    """The target crashes at ``at`` and is back ``restart`` seconds later (see module doc)."""
+
+    path = "Crash"
+
+    targets = ("workers", "store")
+    target: str = "workers"
+    at: float = 0.0
+    restart: float = 30.0
+    index: int = 0
+
+    def validate(self):
+        check_number(self._at("at"), self.at, low=0)
+        check_number(self._at("restart"), self.restart, low=0, strict=True)
+        check_number(self._at("index"), self.index, low=0, integer=True)
+
+    def check_target(self, path: str, scenario) -> None:
+        super().check_target(path, scenario)
+        if self.index >= scenario.workers.count:
+            raise ValueError(f"{path}.index must be < workers.count "
+                             f"({scenario.workers.count}), got {self.index!r}")
+
+
+@dataclass(frozen=True)
+class RandomCrashes(Fault):
+    """Replica ``index`` of the target (every replica when None, each on its own) runs for an
+    exponential time with mean ``mttf`` seconds, then is down for an exponential time with mean
+    ``mttr``: in the long run it is up MTTF / (MTTF + MTTR) of the time."""
+
+    path = "RandomCrashes"
+
+    targets = ("workers", "store")
+    target: str = "workers"
+    mttf: float = 3600.0
+    mttr: float = 60.0
+    index: int | None = None
+
+    def validate(self):
+        check_number(self._at("mttf"), self.mttf, low=0, strict=True)
+        check_number(self._at("mttr"), self.mttr, low=0, strict=True)
+        check_number(self._at("index"), self.index, low=0, integer=True, optional=True)
+
+
+@dataclass(frozen=True)
+class RandomOutages(Fault):
+    """Incidents at random: between them an exponential time with mean ``mean_between``; each
+    lasts a log-normal time with median ``median_duration`` and 95th percentile
+    ``p95_duration`` and fails ``error_rate`` of the target's calls."""
+
+    path = "RandomOutages"
+
+    target: str = "llm"
+    mean_between: float = 5 * 86400.0
+    median_duration: float = 3600.0
+    p95_duration: float = 4 * 3600.0
+    error_rate: float = 1.0
+
+    def validate(self):
+        check_number(self._at("mean_between"), self.mean_between, low=0, strict=True)
+        check_number(self._at("median_duration"), self.median_duration, low=0, strict=True)
+        check_number(self._at("p95_duration"), self.p95_duration, low=self.median_duration,
+                     strict=True, what="median_duration")
+        check_probability(self._at("error_rate"), self.error_rate)
+
+
+FAULTS = (Outage, LatencySpike, Partition, Crash, RandomCrashes, RandomOutages, FlashCrowd)
+
+
+def provider_incidents(target: str = "llm", error_rate: float = 1.0) -> RandomOutages:
+    """The public-status-page calibration: an incident every 5 days on average, half of them
+    over within about an hour (2021 to 2024 provider status pages; see data/README)."""
+    return RandomOutages(target=target, mean_between=5 * 86400.0, median_duration=3600.0,
+                         p95_duration=4 * 3600.0, error_rate=error_rate)
+
+
+def windows(scenario) -> list[tuple[float, float]]:
+    """The (start, end) of every fixed-time fault window, for recovery metrics and plots."""
+    out = []
+    for fault in scenario.faults:
+        if isinstance(fault, Window):
+            out.append((fault.start, fault.end))
+        elif isinstance(fault, Crash):
+            out.append((fault.at, fault.at + fault.restart))
+        elif isinstance(fault, FlashCrowd):
+            out.append((fault.start, fault.start + fault.duration))
+    return sorted(out)
+
+
+# -- during a run: one process per fault switches its target's state -----------------------------
+
+
+def start(run) -> None:
+    """Start the processes that play every fault of ``run.scenario`` on ``run``'s components."""
+    for i, fault in enumerate(run.scenario.faults):
+        rng = run.streams.generator("faults", f"{i}:{type(fault).__name__}")
+        for process in PLAYERS.get(type(fault), lambda *_: [])(run, fault, rng):
+            run.env.process(process)
+
+
+def _targets(run, name: str) -> list:
+    """The run-time components a target name stands for."""
+    if name == "llm":
+        return [run.llm]
+    if name == "store":
+        return [run.store]
+    if name == "network":
+        return [run.hop]
+    if name == "workers":
+        return run.workers
+    index = [f"tools.{t.name}" for t in run.scenario.tools].index(name)
+    if run.tool_services is not None:
+        return [run.tool_services[index]]
+    return [w.tools[index] for w in run.workers]
+
+
+def _window(run, fault, switch):
+    yield run.env.timeout(fault.start)
+    switch(True)
+    yield run.env.timeout(fault.duration)
+    switch(False)
+
+
+def _outage(run, fault, rng):
+    def switch(on):
+        for target in _targets(run, fault.target):
+            target.add_outage(fault.error_rate, on)
+    return [_window(run, fault, switch)]
+
+
+def _spike(run, fault, rng):
+    def switch(on):
+        for target in _targets(run, fault.target):
+            target.spike(fault.factor, on)
+    return [_window(run, fault, switch)]
+
+
+def _partition(run, fault, rng):
+    def switch(on):
+        (run.hop.cut.append if on else run.hop.cut.remove)(fault.target)
+    return [_window(run, fault, switch)]
+
+
+def _down_up(run, fault, index: int):
+    """The two halves of a crash: what goes down, and how it comes back."""
+    if fault.target == "workers" or (fault.target.startswith("tools.")
+                                     and run.tool_services is None):
+        worker = run.workers[index]
+        return lambda: run.crash_worker(worker), lambda: run.restart_worker(worker)
+    target = _targets(run, fault.target)[0]
+    return target.crash, target.restart
+
+
+def _crash(run, fault, rng):
+    def play():
+        down, up = _down_up(run, fault, fault.index)
+        yield run.env.timeout(fault.at)
+        down()
+        yield run.env.timeout(fault.restart)
+        up()
+    return [play()]
+
+
+def _random_crashes(run, fault, rng):
+    def play(index):
+        down, up = _down_up(run, fault, index)
+        while True:
+            yield run.env.timeout(rng.exponential(fault.mttf))
+            down()
+            yield run.env.timeout(rng.exponential(fault.mttr))
+            up()
+    many = fault.target == "workers" or (fault.target.startswith("tools.")
+                                         and run.tool_services is None)
+    indices = [fault.index] if fault.index is not None or not many else \
+        range(len(run.workers))
+    return [play(i if i is not None else 0) for i in indices]
+
+
+def _random_outages(run, fault, rng):
+    repair = LogNormal(fault.median_duration, fault.p95_duration)
+
+    def play():
+        while True:
+            yield run.env.timeout(rng.exponential(fault.mean_between))
+            for target in _targets(run, fault.target):
+                target.add_outage(fault.error_rate, True)
+            yield run.env.timeout(float(repair.sample(rng, 1)[0]))
+            for target in _targets(run, fault.target):
+                target.add_outage(fault.error_rate, False)
+    return [play()]
+
+
+PLAYERS = {Outage: _outage, LatencySpike: _spike, Partition: _partition, Crash: _crash,
+           RandomCrashes: _random_crashes, RandomOutages: _random_outages}
+
+
+def crashable(scenario) -> set[str]:
+    """The targets some fault may crash (their components need a crash event)."""
+    return {f.target for f in scenario.faults if isinstance(f, (Crash, RandomCrashes))}

@@ -1,0 +1,319 @@
+"""Resilience patterns: small policy objects that wrap every outbound call.
+
+Every LLM, tool and context-store call goes through :func:`simlib.calls.call`, which applies the
+policy of that kind of dependency in one documented order, outermost first::
+
+    rate limit  ->  circuit breaker  ->  bulkhead  ->  retry ( timeout ( the call ) )
+
+* :class:`RateLimit` makes the caller wait for a token before calling (client-side throttling).
+* :class:`CircuitBreaker` fails fast while the dependency looks broken (closed -> open after too
+  many failures in a window; open -> half-open after ``open_time``; half-open -> closed after a
+  successful probe, or back to open after a failed one).
+* :class:`Bulkhead` caps the calls in progress to one dependency, so a slow one cannot take every
+  worker slot with it; calls beyond the cap wait in a queue of at most ``max_queue``, or fail.
+* :class:`Retry` tries again after a failure, sleeping an exponential backoff with no, full, equal
+  or decorrelated jitter (as in the AWS backoff simulator), within an optional retry budget.
+* :class:`Timeout` gives up waiting; ``cancel`` says whether the abandoned work is cancelled or
+  keeps running downstream, counted as wasted work.
+
+Then three patterns that act on whole turns: :class:`LoadShedding` (refuse work when the queue
+is long or the wait too long), :class:`Fallback` (answer with a degraded answer when the LLM
+fails) and :class:`Checkpointing` (stateful sessions save their context every few turns), plus
+:class:`DeadLetter` for async designs (a failed turn is redelivered instead of failing silently).
+
+The policy classes are configuration (frozen, validated); :class:`Breaker`, :class:`Budget` and
+:func:`backoff` are the small runtime pieces the engine uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import Config, dist
+from .dists import Deterministic, Distribution
+from .validate import check_choice, check_number, check_type
+
+BACKOFFS = ("none", "full", "equal", "decorrelated")
+
+
+@dataclass(frozen=True)
+class Timeout(Config):
+    """Give up on a call after ``seconds``; ``cancel=False`` lets it run on as wasted work."""
+
+    path = "resilience.timeout"
+    seconds: float = 5.0
+    cancel: bool = True
+
+    def validate(self):
+        check_number(self._at("seconds"), self.seconds, low=0, strict=True)
+        check_type(self._at("cancel"), self.cancel, bool, "True or False")
+
+
+@dataclass(frozen=True)
+class RetryBudget(Config):
+    """Retries spend tokens from a bucket that successes refill: each retry costs one token,
+    each success adds ``ratio`` (0.1 allows about one retry per ten successes), up to
+    ``max_tokens``. An empty bucket means no retry: retries cannot multiply an overload."""
+
+    path = "resilience.retry.budget"
+    ratio: float = 0.1
+    max_tokens: float = 10.0
+
+    def validate(self):
+        check_number(self._at("ratio"), self.ratio, low=0)
+        check_number(self._at("max_tokens"), self.max_tokens, low=1)
+
+
+@dataclass(frozen=True)
+class Retry(Config):
+    """Up to ``retries`` more attempts after a failure. Before retry n (1, 2, ...) sleep a
+    backoff with ``v = min(cap, base * 2**(n-1))``: ``none`` sleeps v, ``full`` U(0, v),
+    ``equal`` v/2 + U(0, v/2), ``decorrelated`` min(cap, U(base, 3 * previous sleep)). A 429
+    answer's retry-after is honoured as a minimum sleep."""
+
+    path = "resilience.retry"
+    retries: int = 2
+    backoff: str = "full"
+    base: float = 0.2
+    cap: float = 10.0
+    budget: RetryBudget | None = None
+
+    def validate(self):
+        check_number(self._at("retries"), self.retries, low=0, integer=True)
+        check_choice(self._at("backoff"), self.backoff, BACKOFFS)
+        check_number(self._at("base"), self.base, low=0)
+        check_number(self._at("cap"), self.cap, low=self.base, what="base")
+        if self.budget is not None:
+            check_type(self._at("budget"), self.budget, RetryBudget, "a RetryBudget or None")
+
+
+@dataclass(frozen=True)
+class CircuitBreaker(Config):
+    """Opens when at least ``min_calls`` calls ended in the last ``window`` seconds and the
+    share of failures among them reached ``failure_threshold``; stays open ``open_time``
+    seconds (calls fail at once with ``breaker_open``), then lets one probe through
+    (half-open): success closes it, failure opens it again."""
+
+    path = "resilience.breaker"
+    failure_threshold: float = 0.5
+    window: float = 10.0
+    min_calls: int = 10
+    open_time: float = 5.0
+
+    def validate(self):
+        check_number(self._at("failure_threshold"), self.failure_threshold, low=0,
+                     strict=True, high=1)
+        check_number(self._at("window"), self.window, low=0, strict=True)
+        check_number(self._at("min_calls"), self.min_calls, low=1, integer=True)
+        check_number(self._at("open_time"), self.open_time, low=0, strict=True)
+
+
+@dataclass(frozen=True)
+class Bulkhead(Config):
+    """At most ``max_concurrent`` calls in progress; ``max_queue`` more may wait; the rest fail
+    at once with ``bulkhead_full`` (``max_queue=0``: no queue, an Erlang B loss system)."""
+
+    path = "resilience.bulkhead"
+    max_concurrent: int = 8
+    max_queue: int = 0
+
+    def validate(self):
+        check_number(self._at("max_concurrent"), self.max_concurrent, low=1, integer=True)
+        check_number(self._at("max_queue"), self.max_queue, low=0, integer=True)
+
+
+@dataclass(frozen=True)
+class RateLimit(Config):
+    """Client-side throttle: wait for a token from a bucket of ``burst`` refilled at
+    ``per_second``, so the caller never exceeds a provider's limit."""
+
+    path = "resilience.rate_limit"
+    per_second: float = 10.0
+    burst: float = 10.0
+
+    def validate(self):
+        check_number(self._at("per_second"), self.per_second, low=0, strict=True)
+        check_number(self._at("burst"), self.burst, low=1)
+
+
+@dataclass(frozen=True)
+class Policy(Config):
+    """The policies wrapped around one kind of dependency (None = not used)."""
+
+    path = "resilience.policy"
+    rate_limit: RateLimit | None = None
+    breaker: CircuitBreaker | None = None
+    bulkhead: Bulkhead | None = None
+    retry: Retry | None = None
+    timeout: Timeout | None = None
+
+    def validate(self):
+        kinds = {"rate_limit": RateLimit, "breaker": CircuitBreaker, "bulkhead": Bulkhead,
+                 "retry": Retry, "timeout": Timeout}
+        for name, kind in kinds.items():
+            value = getattr(self, name)
+            if value is not None:
+                check_type(self._at(name), value, kind, f"a {kind.__name__} or None")
+
+
+@dataclass(frozen=True)
+class LoadShedding(Config):
+    """Refuse a turn (outcome ``shed``) when ``max_queue`` turns already wait for a worker, or
+    drop it when it has waited ``max_wait`` seconds. None switches a rule off; ``max_queue=0``
+    means no queue at all (Erlang B), ``K-1`` with one server gives M/M/1/K."""
+
+    path = "resilience.shedding"
+    max_queue: int | None = None
+    max_wait: float | None = None
+
+    def validate(self):
+        check_number(self._at("max_queue"), self.max_queue, low=0, integer=True, optional=True)
+        check_number(self._at("max_wait"), self.max_wait, low=0, strict=True, optional=True)
+
+
+@dataclass(frozen=True)
+class Fallback(Config):
+    """When an LLM call fails for good, answer from a cheaper model or a cache: it takes
+    ``latency`` and always works, and the turn counts as ``degraded``, not ok."""
+
+    path = "resilience.fallback"
+    latency: Distribution = dist(Deterministic(0.3))
+
+
+@dataclass(frozen=True)
+class Checkpointing(Config):
+    """Stateful sessions write their context to the store every ``every_turns`` turns; a
+    session whose worker crashed or evicted it restores the checkpoint (one store read) and
+    loses only the turns since."""
+
+    path = "resilience.checkpoint"
+    every_turns: int = 1
+
+    def validate(self):
+        check_number(self._at("every_turns"), self.every_turns, low=1, integer=True)
+
+
+@dataclass(frozen=True)
+class DeadLetter(Config):
+    """Async only: a turn that fails after it was acknowledged is put on a dead-letter queue and
+    redelivered after ``delay`` seconds, up to ``redeliveries`` times; then it fails visibly
+    (``failed``) instead of silently."""
+
+    path = "resilience.dead_letter"
+    delay: float = 30.0
+    redeliveries: int = 3
+
+    def validate(self):
+        check_number(self._at("delay"), self.delay, low=0)
+        check_number(self._at("redeliveries"), self.redeliveries, low=0, integer=True)
+
+
+@dataclass(frozen=True)
+class Resilience(Config):
+    """Every resilience setting of a scenario: a :class:`Policy` per dependency kind and the
+    turn-level patterns. The defaults use none of them."""
+
+    path = "resilience"
+    llm: Policy = field(default_factory=Policy)
+    tools: Policy = field(default_factory=Policy)
+    store: Policy = field(default_factory=Policy)
+    shedding: LoadShedding | None = None
+    fallback: Fallback | None = None
+    checkpoint: Checkpointing | None = None
+    dead_letter: DeadLetter | None = None
+
+    def validate(self):
+        for name in ("llm", "tools", "store"):
+            check_type(self._at(name), getattr(self, name), Policy, "a Policy")
+        kinds = {"shedding": LoadShedding, "fallback": Fallback, "checkpoint": Checkpointing,
+                 "dead_letter": DeadLetter}
+        for name, kind in kinds.items():
+            value = getattr(self, name)
+            if value is not None:
+                check_type(self._at(name), value, kind, f"a {kind.__name__} or None")
+
+
+# -- runtime pieces ------------------------------------------------------------------------------
+
+
+def backoff(retry: Retry, attempt: int, previous: float, u: float) -> float:
+    """Seconds to sleep before retry number ``attempt`` (1-based); ``u`` is U(0, 1)."""
+    v = min(retry.cap, retry.base * 2 ** (attempt - 1))
+    if retry.backoff == "none":
+        return v
+    if retry.backoff == "full":
+        return u * v
+    if retry.backoff == "equal":
+        return v / 2 + u * v / 2
+    return min(retry.cap, retry.base + u * (3 * max(previous, retry.base) - retry.base))
+
+
+class Budget:
+    """The retry budget's bucket (see :class:`RetryBudget`)."""
+
+    def __init__(self, config: RetryBudget):
+        self.config = config
+        self.tokens = config.max_tokens
+
+    def success(self) -> None:
+        self.tokens = min(self.config.max_tokens, self.tokens + self.config.ratio)
+
+    def spend(self) -> bool:
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+CLOSED, HALF_OPEN, OPEN = 0, 1, 2
+STATE_NAMES = {CLOSED: "closed", HALF_OPEN: "half_open", OPEN: "open"}
+
+
+class Breaker:
+    """A circuit breaker's state machine; ``log`` keeps ``(time, state)`` at every change."""
+
+    def __init__(self, config: CircuitBreaker):
+        self.config = config
+        self.state = CLOSED
+        self.opened_at = 0.0
+        self.results: list[tuple[float, bool]] = []  # (time, failed) in the window
+        self.probing = False
+        self.log: list[tuple[float, str]] = [(0.0, "closed")]
+        self.open_time = 0.0  # seconds spent open, up to the last state change
+
+    def _move(self, now: float, state: int) -> None:
+        if self.state == OPEN:
+            self.open_time += now - self.opened_at
+        self.state = state
+        if state == OPEN:
+            self.opened_at = now
+        self.log.append((now, STATE_NAMES[state]))
+
+    def allow(self, now: float) -> bool:
+        """May a call go through now? (Open: no. Half-open: one probe at a time.)"""
+        if self.state == OPEN and now - self.opened_at >= self.config.open_time:
+            self._move(now, HALF_OPEN)
+        if self.state == OPEN or (self.state == HALF_OPEN and self.probing):
+            return False
+        if self.state == HALF_OPEN:
+            self.probing = True
+        return True
+
+    def record(self, now: float, failed: bool) -> None:
+        """The result of a call that was allowed through."""
+        if self.state == HALF_OPEN:
+            self.probing = False
+            self.results.clear()
+            self._move(now, OPEN if failed else CLOSED)
+            return
+        horizon = now - self.config.window
+        self.results = [r for r in self.results if r[0] > horizon] + [(now, failed)]
+        failures = sum(f for _, f in self.results)
+        if self.state == CLOSED and len(self.results) >= self.config.min_calls \
+                and failures >= self.config.failure_threshold * len(self.results):
+            self.results.clear()
+            self._move(now, OPEN)
+
+    def seconds_open(self, now: float) -> float:
+        """Total time spent open up to ``now``."""
+        return self.open_time + (now - self.opened_at if self.state == OPEN else 0.0)
