@@ -48,7 +48,10 @@ def turn(run, session, number: int, plan, record):
 
 def deliver(run, session, state, plan):
     """One attempt at the whole turn; returns ``(outcome, cause)``."""
-    worker, ticket = yield from admit(run, session, state)
+    try:
+        worker, ticket = yield from admit(run, session, state)
+    except simpy.Interrupt as stop:
+        return "failed", str(stop.cause)
     if worker is None:
         return "shed", ticket
     try:
@@ -93,13 +96,17 @@ def admit(run, session, state):
             queue.count >= queue.capacity and len(queue.queue) >= shedding.max_queue:
         return _refuse(run, session, state, "queue_full")
     ticket = queue.request()
-    if shedding is not None and shedding.max_wait is not None:
-        yield ticket | run.env.timeout(shedding.max_wait)
-        if not ticket.triggered:
-            ticket.cancel()
-            return _refuse(run, session, state, "queue_timeout")
-    else:
-        yield ticket
+    try:
+        if shedding is not None and shedding.max_wait is not None:
+            yield ticket | run.env.timeout(shedding.max_wait)
+        else:
+            yield ticket
+    except simpy.Interrupt:  # the pinned worker crashed while the turn waited for it
+        ticket.cancel()
+        raise
+    if not ticket.triggered:
+        ticket.cancel()
+        return _refuse(run, session, state, "queue_timeout")
     if not run.stateful:
         worker = min(run.live_workers(), key=_busy)
         worker.active[id(state)] = run.env.active_process

@@ -35,9 +35,9 @@ class Guard:
 
 def call(run, dependency, turn, *work):
     """Serve ``work`` on ``dependency`` for ``turn``; returns None or the failure's cause."""
-    turn.calls += 1
     guard = run.guards.get(dependency.name)
     if guard is None:
+        turn.calls += 1
         turn.attempts += 1
         return (yield from attempt(run, dependency, turn, work))
     return (yield from guarded(run, guard, dependency, turn, work))
@@ -88,6 +88,7 @@ def retrying(run, guard, dependency, turn, work):
     """Attempts (each under the timeout, if any) until success or the retries run out."""
     retry, timeout = guard.policy.retry, guard.policy.timeout
     retries, sleep = 0, 0.0
+    turn.calls += 1
     while True:
         turn.attempts += 1
         if timeout is None:
