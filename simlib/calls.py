@@ -7,7 +7,9 @@ that dependency (see :mod:`simlib.resilience`) in one documented order, outermos
 
 and returns ``None`` on success or a string naming why the call failed. ``call`` is a generator:
 run it with ``cause = yield from call(run, dependency, turn, *work)``. With no policy configured
-it is just the hop (microservices) and the dependency's ``serve``.
+it is just the hop (microservices) and the dependency's ``serve``. A turn counts ``calls`` (calls
+that made at least one attempt) and ``attempts`` (tries, retries included): attempts / calls is
+the retry amplification.
 """
 
 from __future__ import annotations
