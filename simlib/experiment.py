@@ -21,6 +21,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .engine import run
+from .metrics import collapsed
 from .scenario import Scenario
 
 
@@ -104,6 +105,31 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable], seeds: Iterable[int]
     keys = pd.DataFrame([combo + (seed,) for combo in combos for seed in seeds],
                         columns=paths + ["seed"])
     return pd.concat([keys, _frame(rows).reset_index(drop=True)], axis=1)
+
+
+def collapse_probability(scenario: Scenario, seeds: Iterable[int], since: float,
+                         threshold: float = 0.5, n_jobs: int = 1,
+                         level: float = 0.95) -> tuple[float, float, float]:
+    """Share of seeds whose run collapsed (see :func:`simlib.metrics.collapsed`), with a Wilson
+    confidence interval: metastable failure is a probability, not the fate of one run."""
+    seeds = _seeds(seeds)
+    flags = joblib.Parallel(n_jobs=n_jobs)(
+        joblib.delayed(_collapsed)(scenario, seed, since, threshold) for seed in seeds)
+    return wilson(sum(flags), len(flags), level)
+
+
+def _collapsed(scenario: Scenario, seed: int, since: float, threshold: float) -> bool:
+    return collapsed(run(scenario, seed).turns, since, threshold)
+
+
+def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
+    """A proportion and its Wilson score interval (sound even at 0 or n successes)."""
+    from scipy import stats
+    z = float(stats.norm.ppf((1 + level) / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
 def confidence_interval(values, level: float = 0.95) -> tuple[float, float, float]:

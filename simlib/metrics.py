@@ -134,6 +134,13 @@ def utilisation(scenario, timeline: pd.DataFrame) -> float:
     return float(_after_warmup(scenario, timeline)[column].mean() / slots)
 
 
+def collapsed(turns: pd.DataFrame, since: float, threshold: float = 0.5) -> bool:
+    """Has the run collapsed? True when fewer than ``threshold`` of the turns arriving after
+    ``since`` (a time well after any trigger has ended) were answered ok."""
+    late = turns[turns["arrival"].to_numpy() >= since]
+    return bool(len(late)) and float((late["outcome"] == "ok").mean()) < threshold
+
+
 def causes(turns: pd.DataFrame) -> pd.Series:
     """How many measured turns failed for each cause, most common first."""
     cause = measured(turns)["cause"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from .config import LLM, Architecture, Tool, Workers, Workload
 from .dists import Deterministic, Exponential, Geometric, LogNormal, Uniform
-from .resilience import LoadShedding, Resilience
+from .faults import LatencySpike
+from .resilience import LoadShedding, Policy, Resilience, Retry, RetryBudget, Timeout
 from .scenario import Scenario
 from .validate import check_choice, check_number
 
@@ -85,6 +86,22 @@ def tool_agent(**changes) -> Scenario:
         workers=Workers(count=2, slots=4, cpu_per_step=Deterministic(0.02)),
         duration=1800, warmup=300, slo_latency=120.0)
     return scenario.with_(**changes)
+
+
+def retry_storm(arrival_rate: float = 4.0, trigger: bool = False, safe: bool = False,
+                duration: float = 400.0) -> Scenario:
+    """Metastable failure in miniature: one LLM endpoint serving one call at a time in 0.1 s
+    on average (an M/M/1 queue of capacity 10/s), callers that give up after 1 s without
+    cancelling (the abandoned call still runs) and retry 3 times at once. While 4 x the arrival
+    rate is under 10/s nothing can collapse; above that, a burst of timeouts can multiply the
+    load past capacity, and the overload feeds itself. ``trigger`` adds a 20 s latency spike
+    (x10) at t = 100 s; ``safe`` retries with full-jitter backoff and a retry budget instead."""
+    retry = Retry(retries=3, backoff="full", base=0.5, cap=10.0, budget=RetryBudget(0.1, 10)) \
+        if safe else Retry(retries=3, backoff="none", base=0.0, cap=0.0)
+    faults = (LatencySpike("llm", start=100.0, duration=20.0, factor=10.0),) if trigger else ()
+    return mmc(arrival_rate, 0.1, 1, duration=duration, warmup=50.0, faults=faults, **{
+        "workers.slots": 100_000, "llm.concurrency": 1, "slo_latency": 5.0,
+        "resilience.llm": Policy(retry=retry, timeout=Timeout(1.0, cancel=False))})
 
 
 ARTICLE = {"qa_bot": qa_bot, "assistant": assistant, "tool_agent": tool_agent}
