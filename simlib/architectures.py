@@ -39,6 +39,8 @@ def turn(run, session, number: int, plan, record):
         if delivery:
             yield run.env.timeout(dead_letter.delay)
         outcome, cause = yield from deliver(run, session, state, plan)
+        if run.asynchronous and cause == "queue_timeout":
+            outcome = "failed"  # dropped from the queue after it was acknowledged
         if outcome not in ("failed", "timed_out"):
             break
     if run.asynchronous and outcome in ("failed", "timed_out") and dead_letter is None:
