@@ -72,3 +72,88 @@ def simulated_vs_formula(table: pd.DataFrame, x: str, y: str,
     fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title=y_title,
                       legend={"x": 0.02, "y": 0.98}, margin={"t": 60 if title else 30})
     return fig
+
+
+# -- the explorers' charts: one trace per design, same order every time ----------------------------
+
+
+def _colour(name: str) -> str:
+    return COLOURS.get(name, COLOURS["formula"])
+
+
+def _layout(fig: go.Figure, x_title: str, y_title: str, title: str) -> go.Figure:
+    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title=y_title,
+                      height=320, margin={"t": 50, "b": 40, "l": 60, "r": 20},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def latency_cdf(turns_by_design: Mapping[str, pd.DataFrame]) -> go.Figure:
+    """Cumulative share of ok turns answered within each latency, per design."""
+    fig = go.Figure()
+    for name, turns in turns_by_design.items():
+        ok = turns[(turns["outcome"] == "ok") & ~turns["warmup"]]["latency"].sort_values()
+        share = (pd.RangeIndex(1, len(ok) + 1) / max(len(ok), 1)).to_numpy()
+        fig.add_scatter(x=ok.to_numpy(), y=share, mode="lines", name=name,
+                        line={"color": _colour(name)})
+    return _layout(fig, "latency (s)", "share of ok turns", "Latency distribution")
+
+
+def timeline(timelines: Mapping[str, pd.DataFrame], column: str = "in_system",
+             title: str = "Turns in the system", windows: Sequence[tuple] = ()) -> go.Figure:
+    """A timeline column over time, per design, with fault windows shaded."""
+    fig = go.Figure()
+    for name, frame in timelines.items():
+        fig.add_scatter(x=frame["time"], y=frame[column], mode="lines", name=name,
+                        line={"color": _colour(name), "width": 1.5})
+    for start, end in windows:
+        fig.add_vrect(x0=start, x1=end, fillcolor="#d62728", opacity=0.12, line_width=0)
+    return _layout(fig, "time (s)", column.replace("_", " "), title)
+
+
+def goodput_over_time(turns_by_design: Mapping[str, pd.DataFrame], bucket: float = 10.0,
+                      windows: Sequence[tuple] = ()) -> go.Figure:
+    """Ok turns finished per second, in buckets of ``bucket`` seconds, per design."""
+    fig = go.Figure()
+    for name, turns in turns_by_design.items():
+        ok = turns[turns["outcome"] == "ok"]["finish"]
+        counts = (ok // bucket).value_counts().sort_index()
+        fig.add_scatter(x=(counts.index + 0.5) * bucket, y=counts.to_numpy() / bucket,
+                        mode="lines", name=name, line={"color": _colour(name)})
+    for start, end in windows:
+        fig.add_vrect(x0=start, x1=end, fillcolor="#d62728", opacity=0.12, line_width=0)
+    return _layout(fig, "time (s)", "ok turns / s", "Goodput over time")
+
+
+def outcomes(turns_by_design: Mapping[str, pd.DataFrame]) -> go.Figure:
+    """How the measured turns ended, per design (one bar group per outcome)."""
+    fig = go.Figure()
+    for name, turns in turns_by_design.items():
+        counts = turns[~turns["warmup"]]["outcome"].value_counts(sort=False)
+        fig.add_bar(x=list(counts.index.astype(str)), y=counts.to_numpy(), name=name,
+                    marker={"color": _colour(name)})
+    fig.update_layout(barmode="group")
+    return _layout(fig, "outcome", "turns", "How turns ended")
+
+
+def cost_vs_p95(table: pd.DataFrame, label: str = "design") -> go.Figure:
+    """Cost per ok turn against p95 latency, one point per row (e.g. per design)."""
+    fig = go.Figure()
+    for _, row in table.iterrows():
+        fig.add_scatter(x=[row["latency_p95"]], y=[row["cost_per_ok"]], mode="markers+text",
+                        text=[row[label]], textposition="top center", name=row[label],
+                        marker={"color": _colour(row[label]), "size": 11})
+    return _layout(fig, "p95 latency (s)", "cost per ok turn ($)", "Cost against p95")
+
+
+def p95_against_formula(simulated: Mapping[str, float], formula: float | None) -> go.Figure:
+    """Simulated p95 latency per design as bars, and the formula's p95 as a dashed line
+    (``None`` when the formula has no steady state: the queue grows without bound)."""
+    fig = go.Figure()
+    names = list(simulated)
+    fig.add_bar(x=names, y=[simulated[n] for n in names], name="simulated p95",
+                marker={"color": [_colour(n) for n in names]})
+    fig.add_scatter(x=names, y=[formula if formula is not None else None] * len(names),
+                    mode="lines+markers", name="formula p95",
+                    line={"color": COLOURS["formula"], "dash": "dash"})
+    return _layout(fig, "design", "p95 latency (s)", "Simulated p95 against the formula")
