@@ -143,13 +143,25 @@ VIEWS: dict[str, Callable] = {
         {n: r.summary()["latency_p95"] for n, r in results.items()}, _mmc_p95(s)),
     "latency_cdf": lambda results, s: plots.latency_cdf(
         {n: r.turns for n, r in results.items()}),
-    "in_system": lambda results, s: plots.timeline(
-        {n: r.timeline for n, r in results.items()}, "in_system", "Turns in the system",
-        windows(s)),
     "goodput": lambda results, s: plots.goodput_over_time(
         {n: r.turns for n, r in results.items()}, windows=windows(s)),
     "outcomes": lambda results, s: plots.outcomes({n: r.turns for n, r in results.items()}),
 }
+
+
+def _timeline_view(column: str, title: str) -> Callable:
+    return lambda results, s: plots.timeline({n: r.timeline for n, r in results.items()},
+                                             column, title, windows(s))
+
+
+VIEWS.update({
+    "in_system": _timeline_view("in_system", "Turns in the system"),
+    "queued": _timeline_view("queued", "Turns waiting for a worker"),
+    "busy": _timeline_view("busy", "Worker slots held by turns"),
+    "cpu_busy": _timeline_view("cpu_busy", "CPU slots busy"),
+    "store_busy": _timeline_view("store_busy", "Store connections busy"),
+    "workers_up": _timeline_view("workers_up", "Workers up"),
+})
 """The charts an explorer can show, by name: each makes a figure from {design: Result}."""
 
 SUMMARY = ("goodput", "latency_p50", "latency_p95", "error_rate", "availability",
