@@ -51,8 +51,9 @@ __all__ = ["LLM", "OUTCOMES", "Architecture", "Bulkhead", "Bursts", "Checkpointi
 
 
 def __getattr__(name: str):
-    """``sl.plots`` and ``sl.widgets`` load on first use: they need the ``lab`` extra (plotly)."""
-    if name in ("plots", "widgets"):
+    """``sl.plots``, ``sl.widgets`` and ``sl.panels`` load on first use: they need the ``lab``
+    extra (plotly, ipywidgets)."""
+    if name in ("plots", "widgets", "panels"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'simlib' has no attribute {name!r}")

@@ -1,0 +1,17 @@
+"""Panels: the ready-made explorers of each notebook, one module per notebook.
+
+A notebook shows a panel with one short line (``sl.panels.state.store_panel()``); tests and the
+interactivity benchmark build the very same explorer from here and drive its controls. Each
+function returns a :class:`simlib.widgets.Explorer` with a default scenario small enough to
+redraw well within the lab's budget (p95 under 0.3 s per slider move).
+"""
+
+import importlib
+
+NOTEBOOKS = ("queueing", "state", "execution", "deployment")
+
+
+def __getattr__(name: str):
+    if name in NOTEBOOKS:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'simlib.panels' has no attribute {name!r}")
