@@ -137,10 +137,14 @@ class Result:
     def __init__(self, scenario, seed: int, turns: pd.DataFrame, timeline: pd.DataFrame):
         self.scenario, self.seed = scenario, seed
         self.turns, self.timeline = turns, timeline
+        self._summary: pd.Series | None = None
 
     def summary(self) -> pd.Series:
-        """Throughput, goodput, latency percentiles, errors, cost... (see simlib.metrics)."""
-        return summary(self.scenario, self.turns, self.timeline)
+        """Throughput, goodput, latency percentiles, errors, cost... (see simlib.metrics).
+        Computed once; a copy is returned so callers may change it freely."""
+        if self._summary is None:
+            self._summary = summary(self.scenario, self.turns, self.timeline)
+        return self._summary.copy()
 
     def __repr__(self):
         arch = self.scenario.architecture.name
