@@ -146,8 +146,9 @@ def context_in(run, session, worker, state):
     if session.id in worker.contexts:
         return None
     checkpoint = run.scenario.resilience.checkpoint
+    had = session.context_tokens
     session.context_tokens = session.checkpoint_tokens if checkpoint else 0
-    state.context_lost = session.turns_done > session.checkpoint_turns
+    state.context_lost = session.context_tokens < had
     if checkpoint and session.checkpoint_tokens:
         return (yield from call(run, run.store, state, session.checkpoint_tokens))
     return None
@@ -164,7 +165,6 @@ def context_out(run, session, worker, state, plan):
             cause = yield from call(run, run.store, state, session.context_tokens)
             if cause is None:
                 session.checkpoint_tokens = session.context_tokens
-                session.checkpoint_turns = session.turns_done + 1
         return None
     if session.turns_left == 0:  # nobody will read it again
         return None

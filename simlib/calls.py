@@ -17,7 +17,7 @@ from __future__ import annotations
 import simpy
 
 from .components import TokenBucket, give_back
-from .resilience import Breaker, Budget, Policy, backoff
+from .resilience import HALF_OPEN, Breaker, Budget, Policy, backoff
 
 
 class Guard:
@@ -58,13 +58,13 @@ def guarded(run, guard, dependency, turn, work):
     """Rate limit, then breaker, then bulkhead, then the retry loop."""
     env = run.env
     if guard.limiter is not None:
-        wait = guard.limiter.wait_for(env.now, 1)
+        wait = guard.limiter.reserve(env.now, 1)
         if wait > 0:
             yield env.timeout(wait)
-        guard.limiter.take(env.now, 1)
     breaker = guard.breaker
     if breaker is not None and not breaker.allow(env.now):
         return "breaker_open"
+    probe = breaker is not None and breaker.state == HALF_OPEN
     bulkhead, request, cause = guard.bulkhead, None, "cancelled"
     try:
         if bulkhead is not None:
@@ -80,10 +80,10 @@ def guarded(run, guard, dependency, turn, work):
         if request is not None:
             give_back(bulkhead, request)
         if breaker is not None:
-            if cause in ("bulkhead_full", "cancelled"):
-                breaker.probing = False  # not a result of the dependency
+            if cause in ("bulkhead_full", "cancelled"):  # not an answer of the dependency
+                breaker.probing = breaker.probing and not probe
             else:
-                breaker.record(env.now, cause is not None)
+                breaker.record(env.now, cause is not None, probe)
 
 
 def retrying(run, guard, dependency, turn, work):

@@ -42,15 +42,25 @@ class TokenBucket:
         self.updated = now
 
     def wait_for(self, now: float, amount: float) -> float:
-        """Seconds until ``amount`` is available (0 if it is now)."""
+        """Seconds until ``amount`` is available (0 if it is now). A shortfall below rounding
+        error counts as none, so that waiting the announced time is always enough."""
         self.refill(now)
         if amount > self.capacity:
             return float("inf")
-        return max(0.0, (amount - self.level) / self.rate)
+        shortfall = amount - self.level
+        return 0.0 if shortfall <= 1e-9 * max(1.0, amount) else shortfall / self.rate
 
     def take(self, now: float, amount: float) -> None:
+        """Spend ``amount`` that :meth:`wait_for` said is available."""
         self.refill(now)
+        self.level = max(0.0, self.level - amount)
+
+    def reserve(self, now: float, amount: float) -> float:
+        """Spend ``amount`` now, into debt if need be, and return how long the caller must wait
+        before using it: callers that arrive together queue up instead of bursting."""
+        wait = self.wait_for(now, amount)
         self.level -= amount
+        return wait
 
 
 def resource(env: simpy.Environment, capacity: int | None, priority: bool = False):
@@ -77,6 +87,7 @@ class Faultable:
         self.outages: list[float] = []
         self.slow = 1.0
         self.down = False
+        self.crashes = 0  # crashes in progress (two faults may overlap on one component)
         self.crashed = None  # an event that fires when the component crashes (if it may)
 
     def add_outage(self, rate: float, on: bool) -> None:
@@ -89,15 +100,25 @@ class Faultable:
     def spike(self, factor: float, on: bool) -> None:
         self.slow = self.slow * factor if on else self.slow / factor
 
-    def crash(self) -> None:
+    def crash(self) -> bool:
+        """Go down; True if it was up (a second, overlapping crash changes nothing)."""
+        self.crashes += 1
+        if self.crashes > 1:
+            return False
         self.down = True
         if self.crashed is not None:
             self.crashed.succeed()
+        return True
 
-    def restart(self) -> None:
+    def restart(self) -> bool:
+        """Come back once every overlapping crash is over; True if it is up again."""
+        self.crashes -= 1
+        if self.crashes > 0:
+            return False
         self.down = False
         if self.crashed is not None:
             self.crashed = self.env.event()
+        return True
 
     def work(self, seconds: float):
         """Take ``seconds``; if the component crashes meanwhile, stop and return "crash"."""
@@ -284,7 +305,8 @@ class Worker(Faultable):
     def fail_everything(self, queue, places: int) -> None:
         """A crash: interrupt every turn on this replica, lose its memory, and hold ``places``
         of ``queue`` so that nothing is admitted here until :meth:`restart`."""
-        self.crash()
+        if not self.crash():
+            return
         for process in list(self.active.values()):
             if process.is_alive:
                 process.interrupt("crash")
@@ -294,7 +316,8 @@ class Worker(Faultable):
         self.blockers = [queue.request(priority=-1) for _ in range(places)]
 
     def recover(self, queue) -> None:
+        if not self.restart():
+            return
         for request in self.blockers:
             give_back(queue, request)
         self.blockers = []
-        self.restart()

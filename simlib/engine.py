@@ -29,13 +29,13 @@ class Session:
     """A user's conversation in progress."""
 
     __slots__ = ("id", "worker", "context_tokens", "turns_done", "turns_left",
-                 "checkpoint_tokens", "checkpoint_turns")
+                 "checkpoint_tokens")
 
     def __init__(self, sid: int, worker: int, n_turns: int):
         self.id, self.worker = sid, worker
         self.context_tokens = 0
         self.turns_done, self.turns_left = 0, n_turns
-        self.checkpoint_tokens = self.checkpoint_turns = 0
+        self.checkpoint_tokens = 0
 
 
 class TurnState:
@@ -43,7 +43,7 @@ class TurnState:
 
     __slots__ = ("session", "number", "arrival", "admitted", "worker", "calls", "attempts",
                  "llm_calls", "tool_calls", "tokens_in", "tokens_out", "store_ops",
-                 "context_lost", "wasted", "degraded", "children")
+                 "context_lost", "wasted", "degraded", "children", "row")
 
     def __init__(self, session: int, number: int, arrival: float):
         self.session, self.number, self.arrival = session, number, arrival
@@ -54,6 +54,7 @@ class TurnState:
         self.context_lost = self.degraded = False
         self.wasted = 0.0
         self.children: list = []
+        self.row = -1  # its row in the turns table, once recorded
 
 
 class Run:
@@ -130,9 +131,13 @@ class Run:
         worker.recover(worker.admission if self.stateful else self.pool)
 
     def waste(self, state: TurnState, seconds: float) -> None:
-        """Work an abandoned call did after its caller gave up on it."""
-        state.wasted += seconds
+        """Work an abandoned call did after its caller gave up on it (charged to the turn's
+        row even if the turn has already ended)."""
         self.wasted += seconds
+        if state.row >= 0:
+            self.recorder.numbers["wasted"][state.row] += seconds
+        else:
+            state.wasted += seconds
 
     def tool_dependency(self, worker, tool: int):
         return self.tool_services[tool] if self.tool_services is not None \

@@ -49,6 +49,7 @@ class Recorder:
         elif outcome != "in_flight":
             self.not_ok += 1
         n = self.numbers
+        state.row = len(n["arrival"])
         n["arrival"].append(state.arrival)
         n["admitted"].append(state.admitted)
         n["finish"].append(finish)
@@ -91,8 +92,8 @@ class Recorder:
         s["store_busy"].append(store.count if store is not None else float("nan"))
         s["workers_up"].append(sum(not w.down for w in workers))
         breakers = [g.breaker for g in run.guards.values() if g.breaker is not None]
-        s["breakers_open"].append(sum(b.state == OPEN for b in breakers))
         s["breaker_open_time"].append(sum(b.seconds_open(run.env.now) for b in breakers))
+        s["breakers_open"].append(sum(b.state == OPEN for b in breakers))
         s["ok"].append(self.ok)
         s["not_ok"].append(self.not_ok)
         s["cost"].append(self.cost)

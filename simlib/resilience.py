@@ -289,19 +289,28 @@ class Breaker:
             self.opened_at = now
         self.log.append((now, STATE_NAMES[state]))
 
-    def allow(self, now: float) -> bool:
-        """May a call go through now? (Open: no. Half-open: one probe at a time.)"""
+    def refresh(self, now: float) -> None:
+        """Open long enough? Then it has been half-open since ``open_time`` ran out."""
         if self.state == OPEN and now - self.opened_at >= self.config.open_time:
-            self._move(now, HALF_OPEN)
+            self._move(self.opened_at + self.config.open_time, HALF_OPEN)
+
+    def allow(self, now: float) -> bool:
+        """May a call go through now? (Open: no. Half-open: one probe at a time; the caller
+        learns it holds the probe from ``state == HALF_OPEN`` right after.)"""
+        self.refresh(now)
         if self.state == OPEN or (self.state == HALF_OPEN and self.probing):
             return False
         if self.state == HALF_OPEN:
             self.probing = True
         return True
 
-    def record(self, now: float, failed: bool) -> None:
-        """The result of a call that was allowed through."""
+    def record(self, now: float, failed: bool, probe: bool = False) -> None:
+        """The result of a call that was allowed through; ``probe`` if it was the half-open
+        probe. While half-open only the probe's answer counts (older calls may still end)."""
+        self.refresh(now)
         if self.state == HALF_OPEN:
+            if not probe:
+                return
             self.probing = False
             self.results.clear()
             self._move(now, OPEN if failed else CLOSED)
@@ -316,4 +325,5 @@ class Breaker:
 
     def seconds_open(self, now: float) -> float:
         """Total time spent open up to ``now``."""
+        self.refresh(now)
         return self.open_time + (now - self.opened_at if self.state == OPEN else 0.0)

@@ -53,7 +53,8 @@ def scenarios(draw):
 def planned_sessions(scenario, seed):
     """Arrival times and plans, drawn again from the seed, independently of the run."""
     streams = Streams(seed)
-    times = session_arrivals(scenario.workload, scenario.duration, streams.rng["arrivals"])
+    times = session_arrivals(scenario.workload, scenario.duration, streams.rng["arrivals"],
+                             scenario.faults)
     planner = Planner(scenario, streams)
     return times, [planner.session()[1] for _ in times]
 
