@@ -179,7 +179,8 @@ FAULTS = (Outage, LatencySpike, Partition, Crash, RandomCrashes, RandomOutages, 
 
 def provider_incidents(target: str = "llm", error_rate: float = 1.0) -> RandomOutages:
     """The public-status-page calibration: an incident every 5 days on average, half of them
-    over within about an hour (2021 to 2024 provider status pages; see data/README)."""
+    over within about an hour (figures from public LLM-provider status pages, 2021 to 2024,
+    as summarised in DESIGN.md section 1)."""
     return RandomOutages(target=target, mean_between=5 * 86400.0, median_duration=3600.0,
                          p95_duration=4 * 3600.0, error_rate=error_rate)
 
