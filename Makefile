@@ -39,7 +39,8 @@ test: $(STAMP) lint
 
 notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	  --ExecutePreprocessor.timeout=120 notebooks/*.ipynb
+	  --ExecutePreprocessor.timeout=120 --ExecutePreprocessor.store_widget_state=False \
+	  notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -68,7 +68,7 @@ def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
         "cost_per_ok": cost / counts["ok"] if counts["ok"] else np.nan,
         "utilisation": utilisation(scenario, timeline),
         "mean_in_system": _after_warmup(scenario, timeline)["in_system"].mean(),
-        "mean_queue_wait": float(np.nanmean(m["admitted"] - m["arrival"])) if len(m) else np.nan,
+        "mean_queue_wait": _mean_wait(m),
         "context_lost": int(m["context_lost"].sum()),
         "wasted_work": _growth(scenario, timeline, "wasted"),
         "attempts_per_turn": float(m["attempts"].mean()) if len(m) else np.nan,
@@ -117,6 +117,12 @@ def recovery(scenario, turns: pd.DataFrame) -> float:
         return np.nan
     start, end = spans[-1]
     return time_to_recover(scenario, turns, start, end)
+
+
+def _mean_wait(m: pd.DataFrame) -> float:
+    """Mean wait for a worker of the measured turns that got one (NaN if none did)."""
+    wait = (m["admitted"] - m["arrival"]).dropna()
+    return float(wait.mean()) if len(wait) else np.nan
 
 
 def _stat(values: np.ndarray, fn, *args) -> float:
