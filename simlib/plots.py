@@ -157,3 +157,21 @@ def p95_against_formula(simulated: Mapping[str, float], formula: float | None) -
                     mode="lines+markers", name="formula p95",
                     line={"color": COLOURS["formula"], "dash": "dash"})
     return _layout(fig, "design", "p95 latency (s)", "Simulated p95 against the formula")
+
+
+def percentile_vs_load(table: pd.DataFrame, x: str, y: str = "latency_p95",
+                       by: str | None = "design", x_title: str = "arrival rate (per s)",
+                       y_title: str = "p95 latency (s)") -> go.Figure:
+    """A sweep's ``y`` against ``x``: the mean over seeds as a line and its 95% confidence
+    interval as a shaded band, one colour per value of ``by`` (a design name column)."""
+    fig = go.Figure()
+    groups = table.groupby(by, sort=False) if by else [("simulated", table)]
+    for name, part in groups:
+        points, colour = mean_with_ci(part, x, y), _colour(str(name))
+        fig.add_scatter(x=list(points[x]) + list(points[x])[::-1],
+                        y=list(points["high"]) + list(points["low"])[::-1], fill="toself",
+                        fillcolor=colour, opacity=0.2, line={"width": 0}, hoverinfo="skip",
+                        showlegend=False)
+        fig.add_scatter(x=points[x], y=points["mean"], mode="lines+markers", name=str(name),
+                        line={"color": colour})
+    return _layout(fig, x_title, y_title, f"{y.replace('_', ' ')} against load")

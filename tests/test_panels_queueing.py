@@ -1,0 +1,115 @@
+"""Functional tests of notebook 00's explorer, driven without a browser.
+
+Each test moves one control of ``queueing.mmc_panel()`` and checks that the charts move the way
+the queueing mechanism says they must. The changes are large (a factor of 1.5 or more in the
+quantity asserted on), so the directions hold for every seed tried (0 to 20), not just seed 0.
+"""
+
+import numpy as np
+import pytest
+
+import simlib as sl
+from simlib.panels import queueing
+
+RATE, WORKERS, SPIKE, CROWD = "arrival rate (per s)", "workers", "LLM slow-down x", "flash crowd x"
+
+
+@pytest.fixture
+def panel():
+    return queueing.mmc_panel(seed=0)
+
+
+def bars(explorer) -> tuple[float, float | None]:
+    """(simulated p95, formula p95) from the p95_vs_formula chart."""
+    bar, line = explorer.figures[0].data
+    return float(bar.y[0]), line.y[0]
+
+
+def median_latency(explorer) -> float:
+    """Median x of the latency CDF: the latency half the ok turns beat."""
+    cdf = explorer.figures[1].data[0]
+    return float(np.interp(0.5, np.asarray(cdf.y), np.asarray(cdf.x)))
+
+
+def in_system(explorer, start: float = 0.0, end: float = np.inf) -> float:
+    """Mean of the in-system curve between ``start`` and ``end`` seconds."""
+    trace = explorer.figures[2].data[0]
+    time, value = np.asarray(trace.x), np.asarray(trace.y, dtype=float)
+    return float(value[(time >= start) & (time < end)].mean())
+
+
+def test_panel_shows_p95_formula_cdf_and_in_system(panel):
+    assert [c for c in panel.controls] == [RATE, WORKERS, SPIKE, CROWD, "seed"]
+    assert len(panel.figures) == 3
+    assert bars(panel)[1] == pytest.approx(sl.theory.mmc_sojourn_quantile(3.0, 1.0, 4, 0.95))
+    assert panel in sl.widgets.explorers()
+
+
+def test_simulated_p95_averages_near_the_formula(panel):
+    """One 500 s run is one draw (a long busy period can double its p95); eight average out."""
+    simulated = [bars(panel)[0]]
+    for seed in range(1, 8):
+        panel.controls["seed"].value = seed
+        simulated.append(bars(panel)[0])
+    formula = bars(panel)[1]
+    assert 0.75 * formula < np.mean(simulated) < 1.4 * formula
+    assert len(panel.timings) == 7
+
+
+def test_more_load_raises_p95_and_the_formula(panel):
+    panel.controls[RATE].value = 1.5
+    low, low_formula = bars(panel)
+    low_median = median_latency(panel)
+    panel.controls[RATE].value = 3.7
+    high, high_formula = bars(panel)
+    assert high_formula > 3 * low_formula
+    assert high > 1.5 * low  # one 500 s run near saturation is noisy: 5 to 17 s
+    assert median_latency(panel) > 1.5 * low_median
+    assert len(panel.timings) == 2
+
+
+def test_more_workers_lower_the_in_system_curve(panel):
+    before = in_system(panel)
+    panel.controls[WORKERS].value = 6
+    after = in_system(panel)
+    assert after < 0.8 * before
+    assert bars(panel)[1] < sl.theory.mmc_sojourn_quantile(3.0, 1.0, 4, 0.95)
+
+
+def test_too_few_workers_has_no_formula_and_a_growing_queue(panel):
+    panel.controls[WORKERS].value = 2
+    simulated, formula = bars(panel)
+    assert formula is None
+    growth = in_system(panel, 400, 500) - in_system(panel, 50, 150)
+    assert growth > 0.5 * (3.0 - 2) * 350  # the queue grows at about lambda - c/S = 1 per s
+    assert simulated > 20
+
+
+def test_llm_slow_down_piles_up_turns_the_formula_ignores(panel):
+    calm_p95, calm_formula = bars(panel)
+    calm_before, calm_window = in_system(panel, 0, 200), in_system(panel, 200, 300)
+    panel.controls[SPIKE].value = 4
+    spiked_p95, spiked_formula = bars(panel)
+    assert spiked_formula == calm_formula
+    assert spiked_p95 > 2 * calm_p95
+    assert in_system(panel, 200, 300) > 3 * calm_window
+    assert in_system(panel, 0, 200) == pytest.approx(calm_before, rel=0.05)
+
+
+def test_flash_crowd_piles_up_turns_in_its_window(panel):
+    calm, calm_p95 = in_system(panel, 200, 300), bars(panel)[0]
+    panel.controls[CROWD].value = 3
+    assert in_system(panel, 200, 300) > 3 * calm
+    assert bars(panel)[0] > 2 * calm_p95
+
+
+def test_same_seed_same_charts_other_seed_other_charts(panel):
+    first = np.asarray(panel.figures[1].data[0].x).copy()
+    panel.controls["seed"].value = 1
+    other = np.asarray(panel.figures[1].data[0].x).copy()
+    panel.controls["seed"].value = 0
+    again = np.asarray(panel.figures[1].data[0].x)
+    assert not np.array_equal(first, other)
+    assert np.array_equal(first, again)
+    assert np.array_equal(first, np.asarray(queueing.mmc_panel(seed=0).figures[1].data[0].x))
+    assert len(panel.timings) == 2

@@ -1,0 +1,79 @@
+"""The interactive layer without a browser: controls, caching, figures, the live registry."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+import simlib as sl
+from simlib import plots, widgets
+
+
+def small():
+    return sl.presets.mmc(2.0, 1.0, 3, duration=300, warmup=30)
+
+
+def test_slider_is_bounded_and_not_continuous():
+    widget = widgets.slider("workload.arrival_rate", 0.5, 2.5, 0.5, "rate", value=2.0).make()
+    assert (widget.min, widget.max, widget.value) == (0.5, 2.5, 2.0)
+    assert widget.continuous_update is False
+    widget.value = 99  # ipywidgets clamps to the bounds: no invalid scenario can be asked for
+    assert widget.value == 2.5
+
+
+def test_moving_a_control_reruns_and_redraws_in_place_and_moving_back_is_cached():
+    explorer = widgets.explore(small(), [widgets.slider("workload.arrival_rate", 0.5, 2.5, 0.5,
+                                                        "rate", value=1.0)],
+                               views=["in_system", "latency_cdf"])
+    assert explorer in widgets.explorers()
+    figure = explorer.figures[0]
+    first = explorer.results
+    calm = sum(figure.data[0].y)
+    explorer.controls["rate"].value = 2.5
+    busy = sum(figure.data[0].y)
+    assert busy > 1.5 * calm  # more arrivals, more turns in the system
+    assert explorer.figures[0] is figure and len(explorer.timings) == 1
+    explorer.controls["rate"].value = 1.0
+    assert explorer.results is first  # served from the cache
+    assert sum(figure.data[0].y) == pytest.approx(calm)
+
+
+def test_side_by_side_runs_two_designs_on_one_seed():
+    sticky = sl.Architecture("stateful", "sync", "monolith")
+    explorer = widgets.explore(small(), views=["latency_cdf"], compare=[sticky])
+    assert list(explorer.results) == ["stateless/sync/monolith", "stateful/sync/monolith"]
+    arrivals = [r.turns["arrival"] for r in explorer.results.values()]
+    pd.testing.assert_series_equal(arrivals[0], arrivals[1])
+    assert len(explorer.figures[0].data) == 2
+    assert list(explorer.summary().index) == list(explorer.results)
+
+
+def test_fault_controls_add_faults_and_shade_their_window():
+    explorer = widgets.explore(small(), [widgets.outage("llm", 100, 50)], views=["in_system"])
+    assert explorer.figures[0].layout.shapes == ()
+    explorer.controls["llm outage"].value = 1.0
+    assert len(explorer.current().faults) == 1
+    shape = explorer.figures[0].layout.shapes[0]
+    assert (shape.x0, shape.x1) == (100, 150)
+    assert explorer.summary().loc["stateless/sync/monolith", "error_rate"] > 0
+
+
+def test_the_seed_control_changes_the_dice():
+    explorer = widgets.explore(small(), views=["latency_cdf"])
+    before = list(explorer.figures[0].data[0].x)
+    explorer.controls["seed"].value = 1
+    assert list(explorer.figures[0].data[0].x) != before
+
+
+def test_unknown_view_is_refused():
+    with pytest.raises(ValueError, match="views must be among"):
+        widgets.explore(small(), views=["nope"])
+
+
+def test_percentile_vs_load_draws_a_band_and_a_line_per_design():
+    table = sl.sweep(small(), {"workload.arrival_rate": [1.0, 2.0],
+                               "architecture.state": ["stateless", "stateful"]},
+                     seeds=range(3), progress=False)
+    table["design"] = table["architecture.state"] + "/sync/monolith"
+    fig = plots.percentile_vs_load(table, "workload.arrival_rate")
+    assert isinstance(fig, go.Figure) and len(fig.data) == 4
+    assert fig.data[1].line.color == plots.COLOURS["stateless/sync/monolith"]
