@@ -3,7 +3,9 @@
 Arrivals are a Poisson process whose rate may change over time (a daily profile, on/off bursts, a
 flash crowd). They are made by *thinning*: throw candidate arrivals at the highest rate the
 process can reach, then keep each one with probability rate(t) / highest rate. What is kept is
-exactly a Poisson process with rate(t) (Lewis and Shedler, 1979).
+exactly a Poisson process with rate(t) (Lewis and Shedler, 1979). A flash crowd is a second
+Poisson process laid over the first (the sum of two Poisson processes is one), so adding a crowd
+leaves every other arrival of the same seed where it was.
 
 Each session's work is drawn in full the moment it arrives, in arrival order: how many turns, the
 think times, the steps of each turn, the tool calls of each step, the tokens, and the first
@@ -22,31 +24,51 @@ from .scenario import Scenario
 from .streams import Streams
 
 
-def rate_factor(workload: Workload, times: np.ndarray, on_periods: np.ndarray,
-                crowds: tuple = ()) -> np.ndarray:
-    """Multiplier of ``arrival_rate`` at each time: profile x bursts x flash crowds."""
+BLOCK = 4096
+
+
+def base_factor(workload: Workload, times: np.ndarray, switches: np.ndarray) -> np.ndarray:
+    """Multiplier of ``arrival_rate`` at each time from the profile and the on/off bursts."""
     factor = np.ones_like(times)
     if workload.rate_profile:
         starts = np.array([t for t, _ in workload.rate_profile])
         values = np.array([1.0] + [f for _, f in workload.rate_profile])
         factor *= values[np.searchsorted(starts, times, side="right")]
     if workload.bursts is not None:
-        on = (np.searchsorted(on_periods, times, side="right") % 2) == 1
+        on = (np.searchsorted(switches, times, side="right") % 2) == 1
         factor *= np.where(on, workload.bursts.on_factor, workload.bursts.off_factor)
-    for crowd in workload.flash_crowds + crowds:
+    return factor
+
+
+def crowd_factor(crowds: tuple, times: np.ndarray) -> np.ndarray:
+    """Product of the factors of the flash crowds under way at each time."""
+    factor = np.ones_like(times)
+    for crowd in crowds:
         inside = (times >= crowd.start) & (times < crowd.start + crowd.duration)
         factor *= np.where(inside, crowd.factor, 1.0)
     return factor
 
 
-def max_factor(workload: Workload, crowds: tuple = ()) -> float:
-    """An upper bound of :func:`rate_factor`, the rate the candidates are thrown at."""
+def max_base_factor(workload: Workload) -> float:
+    """An upper bound of :func:`base_factor`, the rate candidates are thrown at."""
     top = max([1.0] + [f for _, f in workload.rate_profile])
     if workload.bursts is not None:
         top *= max(workload.bursts.on_factor, workload.bursts.off_factor)
-    for crowd in workload.flash_crowds + crowds:
-        top *= max(1.0, crowd.factor)
     return top
+
+
+def poisson_times(rate: float, start: float, end: float, rng: np.random.Generator) -> np.ndarray:
+    """A Poisson process of ``rate`` on [start, end), from exponential gaps drawn in fixed
+    blocks: a longer horizon only adds times at the end, it never moves earlier ones."""
+    if rate <= 0 or end <= start:
+        return np.empty(0)
+    parts, t = [], start
+    while True:
+        times = t + np.cumsum(rng.exponential(1 / rate, BLOCK))
+        parts.append(times[times < end])
+        if times[-1] >= end:
+            return np.concatenate(parts)
+        t = times[-1]
 
 
 def burst_switches(workload: Workload, duration: float, rng: np.random.Generator) -> np.ndarray:
@@ -54,32 +76,42 @@ def burst_switches(workload: Workload, duration: float, rng: np.random.Generator
     bursts = workload.bursts
     if bursts is None:
         return np.empty(0)
-    mean_cycle = bursts.on_mean + bursts.off_mean
-    n = int(duration / mean_cycle * 2 + 20)
-    lengths = np.empty(2 * n)
-    lengths[0::2] = rng.exponential(bursts.off_mean, n)
-    lengths[1::2] = rng.exponential(bursts.on_mean, n)
-    switches = np.cumsum(lengths)
-    while switches[-1] < duration:  # very unlikely: draw more cycles rather than truncate
-        more = np.empty(2 * n)
-        more[0::2] = rng.exponential(bursts.off_mean, n)
-        more[1::2] = rng.exponential(bursts.on_mean, n)
-        switches = np.concatenate([switches, switches[-1] + np.cumsum(more)])
-    return switches
+    parts, t = [], 0.0
+    while t < duration:  # whole blocks of cycles, so the same seed gives the same prefix
+        lengths = np.empty(2 * 256)
+        lengths[0::2] = rng.exponential(bursts.off_mean, 256)
+        lengths[1::2] = rng.exponential(bursts.on_mean, 256)
+        parts.append(t + np.cumsum(lengths))
+        t = parts[-1][-1]
+    return np.concatenate(parts)
 
 
 def session_arrivals(workload: Workload, duration: float, rng: np.random.Generator,
                      faults: tuple = ()) -> np.ndarray:
-    """Sorted session arrival times in [0, duration), by thinning. Flash crowds may come with
-    the workload or among the scenario's faults."""
-    crowds = tuple(f for f in faults if isinstance(f, FlashCrowd))
-    switches = burst_switches(workload, duration, rng)
-    top = workload.arrival_rate * max_factor(workload, crowds)
-    n = rng.poisson(top * duration)
-    times = np.sort(rng.uniform(0.0, duration, n))
-    factor = rate_factor(workload, times, switches, crowds)
-    keep = rng.random(n) * top < workload.arrival_rate * factor
-    return times[keep]
+    """Sorted session arrival times in [0, duration).
+
+    The base process (rate profile x bursts) is thrown at its highest rate and thinned. Flash
+    crowds, given with the workload or among the scenario's faults, add a second, independent
+    process in their windows (or thin the base one, for a factor below 1), so a scenario with a
+    crowd sees exactly the arrivals of the same seed without it, plus the crowd.
+    """
+    base_rng, thin_rng, crowd_rng, drop_rng, burst_rng = rng.spawn(5)
+    crowds = workload.flash_crowds + tuple(f for f in faults if isinstance(f, FlashCrowd))
+    switches = burst_switches(workload, duration, burst_rng)
+    top = workload.arrival_rate * max_base_factor(workload)
+    times = poisson_times(top, 0.0, duration, base_rng)
+    times = times[thin_rng.random(len(times)) * top
+                  < workload.arrival_rate * base_factor(workload, times, switches)]
+    if not crowds:
+        return times
+    factor = crowd_factor(crowds, times)  # crowds below 1 thin the base arrivals
+    times = times[drop_rng.random(len(times)) < np.minimum(factor, 1.0)]
+    extra_top = top * (np.prod([max(1.0, c.factor) for c in crowds]) - 1)
+    extra = poisson_times(extra_top, 0.0, duration, crowd_rng)
+    wanted = workload.arrival_rate * base_factor(workload, extra, switches) \
+        * np.maximum(crowd_factor(crowds, extra) - 1, 0.0)
+    extra = extra[crowd_rng.random(len(extra)) * extra_top < wanted]
+    return np.sort(np.concatenate([times, extra]))
 
 
 class TurnPlan:

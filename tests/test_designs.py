@@ -112,7 +112,9 @@ def test_stateful_memory_cap_evicts_and_loses_context():
                           "workload.arrival_rate": 0.3})
     lost = turns[turns["context_lost"]]
     assert len(lost) > 0 and (lost["turn"] > 1).all()
-    assert lost["latency"].to_numpy() == pytest.approx(1.0)  # no cache for a lost context
+    answered = lost[lost["outcome"] == "ok"]  # (one may still be in flight at the end)
+    assert len(answered) > 0
+    assert answered["latency"].to_numpy() == pytest.approx(1.0)  # no cache for a lost context
     stateless = multi_turn(sl.Architecture("stateless", "sync", "monolith"),
                            **{"workers.memory_mb": 1.5, "workload.arrival_rate": 0.3})
     assert not stateless["context_lost"].any()

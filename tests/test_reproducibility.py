@@ -75,3 +75,25 @@ def test_two_designs_with_one_seed_see_identical_arrivals_and_work():
     assert len(common) > 100
     for other in done[1:]:
         pd.testing.assert_series_equal(done[0].loc[common], other.loc[common])
+
+
+def test_a_flash_crowd_adds_arrivals_and_moves_none():
+    """Common random numbers for faults: with a crowd, a run sees every arrival of the same
+    seed without it, plus the crowd's, so the two runs differ only by the crowd."""
+    calm = SCENARIO.with_(duration=600)
+    crowded = calm.with_(faults=(sl.FlashCrowd(start=200, duration=60, factor=4.0),))
+    plain = sl.run(calm, seed=3).turns
+    more = sl.run(crowded, seed=3).turns
+    before = set(plain.loc[plain["turn"] == 1, "arrival"])
+    after = set(more.loc[more["turn"] == 1, "arrival"])
+    assert before < after
+    extra = sorted(after - before)
+    assert 200 <= extra[0] and extra[-1] < 260 and len(extra) > 20
+
+
+def test_a_longer_run_keeps_the_arrivals_of_a_shorter_one():
+    short = sl.run(SCENARIO.with_(duration=300, warmup=30), seed=4).turns
+    long = sl.run(SCENARIO.with_(duration=600, warmup=30), seed=4).turns
+    firsts = [t.loc[t["turn"] == 1, "arrival"].to_numpy() for t in (short, long)]
+    assert len(firsts[0]) > 50
+    assert (firsts[1][:len(firsts[0])] == firsts[0]).all()
