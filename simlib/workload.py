@@ -23,7 +23,6 @@ from .config import FlashCrowd, Workload
 from .scenario import Scenario
 from .streams import Streams
 
-
 BLOCK = 4096
 
 
