@@ -45,6 +45,13 @@ class Config:
     def validate(self) -> None:
         """Check every field; subclasses raise ValueError/TypeError naming the field path."""
 
+    def _check_optional(self, kinds: dict) -> None:
+        """Each named field is None or an instance of its class."""
+        for name, kind in kinds.items():
+            value = getattr(self, name)
+            if value is not None:
+                check_type(self._at(name), value, kind, f"a {kind.__name__} or None")
+
 
 def dist(default: Distribution):
     """A field holding a distribution (a plain number is taken as Deterministic(number))."""
@@ -148,8 +155,7 @@ class Workload(Config):
                 check_number(time_path, pair[0], low=last, strict=True, what="the previous time")
             check_number(f"{self._at('rate_profile')}[{i}].factor", pair[1], low=0)
             last = pair[0]
-        if self.bursts is not None:
-            check_type(self._at("bursts"), self.bursts, Bursts, "a Bursts or None")
+        self._check_optional({"bursts": Bursts})
         check_type(self._at("flash_crowds"), self.flash_crowds, tuple, "a tuple of FlashCrowd")
         for i, crowd in enumerate(self.flash_crowds):
             check_type(f"{self._at('flash_crowds')}[{i}]", crowd, FlashCrowd, "a FlashCrowd")

@@ -83,8 +83,7 @@ class Retry(Config):
         check_choice(self._at("backoff"), self.backoff, BACKOFFS)
         check_number(self._at("base"), self.base, low=0)
         check_number(self._at("cap"), self.cap, low=self.base, what="base")
-        if self.budget is not None:
-            check_type(self._at("budget"), self.budget, RetryBudget, "a RetryBudget or None")
+        self._check_optional({"budget": RetryBudget})
 
 
 @dataclass(frozen=True)
@@ -148,12 +147,8 @@ class Policy(Config):
     timeout: Timeout | None = None
 
     def validate(self):
-        kinds = {"rate_limit": RateLimit, "breaker": CircuitBreaker, "bulkhead": Bulkhead,
-                 "retry": Retry, "timeout": Timeout}
-        for name, kind in kinds.items():
-            value = getattr(self, name)
-            if value is not None:
-                check_type(self._at(name), value, kind, f"a {kind.__name__} or None")
+        self._check_optional({"rate_limit": RateLimit, "breaker": CircuitBreaker,
+                              "bulkhead": Bulkhead, "retry": Retry, "timeout": Timeout})
 
 
 @dataclass(frozen=True)
@@ -225,12 +220,8 @@ class Resilience(Config):
     def validate(self):
         for name in ("llm", "tools", "store"):
             check_type(self._at(name), getattr(self, name), Policy, "a Policy")
-        kinds = {"shedding": LoadShedding, "fallback": Fallback, "checkpoint": Checkpointing,
-                 "dead_letter": DeadLetter}
-        for name, kind in kinds.items():
-            value = getattr(self, name)
-            if value is not None:
-                check_type(self._at(name), value, kind, f"a {kind.__name__} or None")
+        self._check_optional({"shedding": LoadShedding, "fallback": Fallback,
+                              "checkpoint": Checkpointing, "dead_letter": DeadLetter})
 
 
 # -- runtime pieces ------------------------------------------------------------------------------
