@@ -125,6 +125,11 @@ class Workload(Config):
     ``tools_per_step`` tool calls. Counts are made whole by stochastic rounding, which keeps their
     mean (0.3 tool calls per step is a tool call in 30% of the steps); a session has at least one
     turn and a turn at least one step.
+
+    ``replay`` (a :class:`simlib.traces.Trace`) replaces the arrival process and the token sizes
+    with a real trace, played ``replay_speed`` times faster: each request is a turn with the
+    trace's prompt and output tokens; requests of one trace session are the turns of one session,
+    the gap between them taken as think time. Steps, tools and latencies still come from here.
     """
 
     path = "workload"
@@ -138,9 +143,15 @@ class Workload(Config):
     rate_profile: tuple = ()
     bursts: Bursts | None = None
     flash_crowds: tuple = ()
+    replay: object = None
+    replay_speed: float = 1.0
 
     def validate(self):
         check_number(self._at("arrival_rate"), self.arrival_rate, low=0, strict=True)
+        check_number(self._at("replay_speed"), self.replay_speed, low=0, strict=True)
+        if self.replay is not None:
+            from .traces import Trace  # traces imports nothing of config: no cycle
+            check_type(self._at("replay"), self.replay, Trace, "a simlib.traces.Trace or None")
         check_type(self._at("rate_profile"), self.rate_profile, tuple,
                    "a tuple of (time, factor) pairs")
         last = None

@@ -85,6 +85,27 @@ def burst_switches(workload: Workload, duration: float, rng: np.random.Generator
     return np.concatenate(parts)
 
 
+class Replay:
+    """A trace cut into sessions: ``starts`` (first request times, sorted) and, per session, its
+    requests as ``(prompt tokens, output tokens, gap since the previous request)``."""
+
+    def __init__(self, trace, speed: float):
+        times = np.asarray(trace.times, dtype=float) / speed
+        ids = np.arange(len(times)) if trace.sessions is None else np.asarray(trace.sessions)
+        order = np.lexsort((times, ids))  # by session, then time
+        cuts = np.flatnonzero(np.diff(ids[order])) + 1
+        groups = sorted(np.split(order, cuts), key=lambda g: times[g[0]])
+        self.starts = np.array([times[g[0]] for g in groups])
+        self.sessions = [[(int(trace.prompt_tokens[i]), int(trace.output_tokens[i]),
+                           float(times[i] - times[g[max(k - 1, 0)]]))
+                          for k, i in enumerate(g)] for g in groups]
+        self.next = 0
+
+    def session(self) -> list[tuple[int, int, float]]:
+        self.next += 1
+        return self.sessions[self.next - 1]
+
+
 def session_arrivals(workload: Workload, duration: float, rng: np.random.Generator,
                      faults: tuple = ()) -> np.ndarray:
     """Sorted session arrival times in [0, duration).
@@ -94,6 +115,9 @@ def session_arrivals(workload: Workload, duration: float, rng: np.random.Generat
     process in their windows (or thin the base one, for a factor below 1), so a scenario with a
     crowd sees exactly the arrivals of the same seed without it, plus the crowd.
     """
+    if workload.replay is not None:
+        starts = Replay(workload.replay, workload.replay_speed).starts
+        return starts[starts < duration]
     base_rng, thin_rng, crowd_rng, drop_rng, burst_rng = rng.spawn(5)
     crowds = workload.flash_crowds + tuple(f for f in faults if isinstance(f, FlashCrowd))
     switches = burst_switches(workload, duration, burst_rng)
@@ -148,10 +172,14 @@ class Planner:
                              for t in scenario.tools]
         weights = np.array([t.weight for t in scenario.tools], dtype=float)
         self.tool_cdf = (np.cumsum(weights) / weights.sum()).tolist() if len(weights) else []
+        self.replay = Replay(w.replay, w.replay_speed) if w.replay is not None else None
 
     def session(self) -> tuple[float, list[TurnPlan]]:
         """A routing draw in [0, 1) and the plans of every turn of one new session."""
         route = self.routing()
+        if self.replay is not None:
+            return route, [self.turn(k == 0, sizes) for k, sizes in
+                           enumerate(self.replay.session())]
         n_turns = max(1, self.count(self.turns()))
         return route, [self.turn(first=(k == 0)) for k in range(n_turns)]
 
@@ -160,7 +188,8 @@ class Planner:
         so that 0.3 tool calls per step means a tool call in 30% of the steps."""
         return int(x + self.rounding())
 
-    def turn(self, first: bool) -> TurnPlan:
+    def turn(self, first: bool, sizes: tuple | None = None) -> TurnPlan:
+        """One turn's plan; ``sizes`` = (prompt, output, think) from a replayed trace."""
         think = 0.0 if first else self.think()
         n_steps = max(1, self.count(self.steps()))
         cpu, ttft, out, tools = [], [], [], []
@@ -169,7 +198,11 @@ class Planner:
             ttft.append(self.ttft())
             out.append(round(self.output()))
             tools.append([self.tool_call() for _ in range(self.count(self.tools_per_step()))])
-        return TurnPlan(round(self.prompt()), cpu, ttft, out, tools, think)
+        prompt = round(self.prompt())
+        if sizes is not None:
+            prompt, output, think = sizes
+            out = [output] * n_steps
+        return TurnPlan(prompt, cpu, ttft, out, tools, 0.0 if first else think)
 
     def tool_call(self) -> tuple[int, float]:
         index = min(bisect.bisect_right(self.tool_cdf, self.pick_tool()), len(self.tool_cdf) - 1)
