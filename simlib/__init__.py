@@ -13,10 +13,12 @@ from .config import (
     LLM,
     Architecture,
     Bursts,
+    Compliance,
     ContextStore,
     Costs,
     FlashCrowd,
     Network,
+    OnPrem,
     Services,
     Tool,
     Workers,
@@ -42,7 +44,8 @@ from .resilience import (
 from .scenario import Scenario
 
 __all__ = ["LLM", "OUTCOMES", "Architecture", "Bulkhead", "Bursts", "Checkpointing",
-           "CircuitBreaker", "ContextStore", "Costs", "DeadLetter", "Fallback", "FlashCrowd",
+           "CircuitBreaker", "Compliance", "ContextStore", "OnPrem", "Costs", "DeadLetter",
+           "Fallback", "FlashCrowd",
            "LoadShedding", "Network", "Policy", "RateLimit", "Resilience", "Result", "Retry",
            "RetryBudget", "Scenario", "Services", "Timeout", "Tool", "Workers", "Workload",
            "confidence_interval", "dists", "faults", "presets", "replicate", "run", "sweep",

@@ -50,6 +50,9 @@ def turn(run, session, number: int, plan, record):
 
 def deliver(run, session, state, plan):
     """One attempt at the whole turn; returns ``(outcome, cause)``."""
+    state.sensitive = plan.sensitive
+    if plan.sensitive and run.onprem_full():
+        return "shed", "onprem_full"
     try:
         worker, ticket = yield from admit(run, session, state)
     except simpy.Interrupt as stop:
@@ -178,7 +181,8 @@ def agent_step(run, worker, state, session, plan, step):
     if run.stateful and session.turns_done > 0 and not state.context_lost:
         ttft *= run.scenario.llm.prompt_cache_factor
     tokens_in = session.context_tokens + plan.prompt_tokens
-    cause = yield from call(run, run.llm, state, ttft, tokens_in, plan.output_tokens[step])
+    cause = yield from call(run, run.provider(state), state, ttft, tokens_in,
+                            plan.output_tokens[step])
     fallback = run.scenario.resilience.fallback
     if cause is not None and fallback is not None:
         yield run.env.timeout(run.fallback_latency())

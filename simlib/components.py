@@ -134,18 +134,24 @@ class LLMProvider(Faultable):
     """The LLM API: rate limits, an optional concurrency cap, latency and errors."""
 
     remote = False  # the provider is outside every design alike; its network time is in ttft
-    kind = name = "llm"
+    kind = "llm"
 
-    def __init__(self, env: simpy.Environment, config: LLM, streams: Streams):
+    def __init__(self, env: simpy.Environment, config: LLM, streams: Streams,
+                 name: str = "llm"):
         super().__init__(env, config.error_rate)
-        self.config = config
+        self.config, self.name = config, name
+        self.priced = name == "llm"  # cloud tokens are billed; an on-premises model is not
         rpm, tpm = config.requests_per_minute, config.tokens_per_minute
         self.requests = TokenBucket(rpm, rpm / 60) if rpm else None
         self.tokens = TokenBucket(tpm, tpm / 60) if tpm else None
         self.slots = resource(env, config.concurrency)
-        self.coin = streams.uniform("llm")
+        self.coin = streams.uniform("llm", "coin" if self.priced else f"coin:{name}")
         self.in_progress = 0
         self.retry_after = 0.0
+
+    def saturated(self) -> bool:
+        """Are all its slots busy (a new call would queue)?"""
+        return self.slots is not None and self.slots.count >= self.slots.capacity
 
     def admit(self, tokens: int) -> float:
         """Check both buckets; pay if both allow. Returns the retry-after (0 when admitted)."""
@@ -175,8 +181,9 @@ class LLMProvider(Faultable):
         finally:
             if request is not None:
                 give_back(self.slots, request)
-        turn.tokens_in += tokens_in
-        turn.tokens_out += tokens_out
+        if self.priced:
+            turn.tokens_in += tokens_in
+            turn.tokens_out += tokens_out
         if cause is None and self.coin() < self.error_rate:
             cause = "llm_error"
         return cause

@@ -130,6 +130,9 @@ class Workload(Config):
     with a real trace, played ``replay_speed`` times faster: each request is a turn with the
     trace's prompt and output tokens; requests of one trace session are the turns of one session,
     the gap between them taken as think time. Steps, tools and latencies still come from here.
+
+    ``sensitive_share`` of the turns carry data that must stay on-premises (see
+    :class:`OnPrem` and :class:`Compliance`).
     """
 
     path = "workload"
@@ -145,10 +148,12 @@ class Workload(Config):
     flash_crowds: tuple = ()
     replay: object = None
     replay_speed: float = 1.0
+    sensitive_share: float = 0.0
 
     def validate(self):
         check_number(self._at("arrival_rate"), self.arrival_rate, low=0, strict=True)
         check_number(self._at("replay_speed"), self.replay_speed, low=0, strict=True)
+        check_probability(self._at("sensitive_share"), self.sensitive_share)
         if self.replay is not None:
             from .traces import Trace  # traces imports nothing of config: no cycle
             check_type(self._at("replay"), self.replay, Trace, "a simlib.traces.Trace or None")
@@ -198,6 +203,35 @@ class LLM(Config):
         check_number(self._at("concurrency"), self.concurrency, low=1, integer=True,
                      optional=True)
         check_number(self._at("prompt_cache_factor"), self.prompt_cache_factor, low=0, high=1)
+
+
+@dataclass(frozen=True)
+class OnPrem(LLM):
+    """An on-premises model for sensitive turns: the same knobs as :class:`LLM`, usually with a
+    hard ``concurrency`` (the GPUs you own) and a slower ``decode_rate``. It is paid by the hour
+    (``costs.onprem_per_hour``), not per token."""
+
+    path = "onprem"
+    ttft: Distribution = dist(LogNormal(median=0.8, p95=2.0))
+    decode_rate: float = 40.0
+    concurrency: int | None = 4
+    prompt_cache_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class Compliance(Config):
+    """What a sensitive turn does when the on-premises model is busy. ``queue``: wait for it
+    (always compliant); ``shed``: refuse the turn at arrival when ``max_queue`` calls already
+    wait on-premises (compliant, but visible); ``cloud``: send the call to the cloud provider
+    instead (fast, but each such call is a compliance *violation*)."""
+
+    path = "compliance"
+    overflow: str = "queue"
+    max_queue: int = 0
+
+    def validate(self):
+        check_choice(self._at("overflow"), self.overflow, ("queue", "shed", "cloud"))
+        check_number(self._at("max_queue"), self.max_queue, low=0, integer=True)
 
 
 @dataclass(frozen=True)
@@ -307,6 +341,7 @@ class Costs(Config):
     llm_input_per_1k: float = 0.001
     llm_output_per_1k: float = 0.004
     store_per_1k_ops: float = 0.001
+    onprem_per_hour: float = 4.0
 
     def validate(self):
         for f in dataclasses.fields(self):

@@ -24,7 +24,12 @@ def services(scenario: Scenario) -> list[str]:
 
 
 def infrastructure_per_hour(scenario: Scenario) -> float:
-    """Dollars per hour for replicas and per-service overhead."""
+    """Dollars per hour for replicas, per-service overhead and an on-premises model."""
+    onprem = scenario.costs.onprem_per_hour if scenario.onprem is not None else 0.0
+    return onprem + _replicas_per_hour(scenario)
+
+
+def _replicas_per_hour(scenario: Scenario) -> float:
     c, workers = scenario.costs, scenario.workers.count
     overhead = len(services(scenario)) * c.service_overhead_per_hour
     if scenario.architecture.deployment == "monolith":  # each replica carries every tool

@@ -43,7 +43,8 @@ class TurnState:
 
     __slots__ = ("session", "number", "arrival", "admitted", "worker", "calls", "attempts",
                  "llm_calls", "tool_calls", "tokens_in", "tokens_out", "store_ops",
-                 "context_lost", "wasted", "degraded", "children", "row")
+                 "context_lost", "wasted", "degraded", "children", "row", "sensitive",
+                 "violation")
 
     def __init__(self, session: int, number: int, arrival: float):
         self.session, self.number, self.arrival = session, number, arrival
@@ -55,6 +56,7 @@ class TurnState:
         self.wasted = 0.0
         self.children: list = []
         self.row = -1  # its row in the turns table, once recorded
+        self.sensitive = self.violation = False
 
 
 class Run:
@@ -83,6 +85,8 @@ class Run:
                                         for t in scenario.tools], crash_workers)
             for i in range(w.count)]
         self.llm = LLMProvider(env, scenario.llm, streams)
+        self.onprem = LLMProvider(env, scenario.onprem, streams, "onprem") \
+            if scenario.onprem is not None else None
         self.store = Store(env, scenario.store, streams, remote)
         self.hop = Hop(env, scenario.network, streams)
         for target in crashable - {"workers"}:
@@ -109,6 +113,24 @@ class Run:
                    ("rate_limit", "breaker", "bulkhead", "retry", "timeout")):
                 guards[name] = Guard(self.env, policy, self.streams.uniform("jitter", name))
         return guards
+
+    def provider(self, state: TurnState) -> LLMProvider:
+        """The model a call of this turn goes to. A sensitive turn goes on-premises; without an
+        on-premises model, or when it is full and the design overflows to the cloud, it goes to
+        the cloud and the turn is marked as a compliance violation."""
+        if not state.sensitive:
+            return self.llm
+        onprem = self.onprem
+        if onprem is None or (self.scenario.compliance.overflow == "cloud" and onprem.saturated()):
+            state.violation = True
+            return self.llm
+        return onprem
+
+    def onprem_full(self) -> bool:
+        """Would a sensitive turn be refused now (overflow "shed")?"""
+        onprem, rule = self.onprem, self.scenario.compliance
+        return onprem is not None and rule.overflow == "shed" and onprem.saturated() \
+            and len(onprem.slots.queue) >= rule.max_queue
 
     def live_workers(self) -> list[Worker]:
         return [w for w in self.workers if not w.down] or self.workers

@@ -62,7 +62,7 @@ def _frame(rows: list[pd.Series], index=None) -> pd.DataFrame:
     return frame.astype({c: "int64" for c in counts})
 
 
-COUNTS = ("arrivals", "context_lost")
+COUNTS = ("arrivals", "context_lost", "sensitive", "violations")
 
 
 def run_many(jobs: list[tuple[Scenario, int]], n_jobs: int = 1,

@@ -21,7 +21,7 @@ from .faults import windows
 ERRORS = ("failed", "timed_out", "shed", "silent_failure")
 CAUSES = ("llm_error", "rate_limited", "tool_error", "store_error", "network_error",
           "partition", "timeout", "crash", "service_down", "breaker_open", "bulkhead_full",
-          "queue_full", "queue_timeout")
+          "queue_full", "queue_timeout", "onprem_full")
 
 
 def measured(turns: pd.DataFrame) -> pd.DataFrame:
@@ -70,6 +70,8 @@ def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
         "mean_in_system": _after_warmup(scenario, timeline)["in_system"].mean(),
         "mean_queue_wait": _mean_wait(m),
         "context_lost": int(m["context_lost"].sum()),
+        "sensitive": int(m["sensitive"].sum()),
+        "violations": int(m["violation"].sum()),
         "wasted_work": _growth(scenario, timeline, "wasted"),
         "attempts_per_turn": float(m["attempts"].mean()) if len(m) else np.nan,
         "retry_amplification": float(m["attempts"].sum() / m["calls"].sum())

@@ -34,6 +34,8 @@ class Recorder:
         self.counts = {name: array("q") for name in TURN_COUNTS}
         self.outcome = array("b")
         self.context_lost = array("b")
+        self.sensitive = array("b")
+        self.violation = array("b")
         self.causes: list[str] = []
         self.cause_code: dict[str, int] = {"": 0}
         self.cause = array("h")
@@ -68,6 +70,8 @@ class Recorder:
         c["worker"].append(state.worker)
         self.outcome.append(OUTCOMES.index(outcome))
         self.context_lost.append(state.context_lost)
+        self.sensitive.append(state.sensitive)
+        self.violation.append(state.violation)
         self.cause.append(self._code(cause or ""))
 
     def _code(self, cause: str) -> int:
@@ -121,6 +125,8 @@ class Recorder:
             "tokens_out": cols["tokens_out"].astype(np.int64), "cost": cols["cost"],
             "worker": cols["worker"],
             "context_lost": np.asarray(self.context_lost, dtype=bool),
+            "sensitive": np.asarray(self.sensitive, dtype=bool),
+            "violation": np.asarray(self.violation, dtype=bool),
             "wasted": cols["wasted"],
         })
         frame = frame.sort_values(["arrival", "session", "turn"], kind="stable")

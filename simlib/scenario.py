@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from .config import (
     LLM,
     Architecture,
+    Compliance,
     Config,
     ContextStore,
     Costs,
     Network,
+    OnPrem,
     Services,
     Tool,
     Workers,
@@ -47,6 +49,8 @@ class Scenario(Config):
     costs: Costs = field(default_factory=Costs)
     faults: tuple = ()
     resilience: Resilience = field(default_factory=Resilience)
+    onprem: OnPrem | None = None
+    compliance: Compliance = field(default_factory=Compliance)
     duration: float = 600.0
     warmup: float = 60.0
     slo_latency: float = 10.0
@@ -55,7 +59,8 @@ class Scenario(Config):
     def validate(self):
         parts = {"architecture": Architecture, "workload": Workload, "llm": LLM,
                  "store": ContextStore, "workers": Workers, "network": Network,
-                 "services": Services, "costs": Costs, "resilience": Resilience}
+                 "services": Services, "costs": Costs, "resilience": Resilience,
+                 "compliance": Compliance}
         for name, kind in parts.items():
             check_type(name, getattr(self, name), kind, f"a simlib {kind.__name__}")
         check_type("tools", self.tools, tuple, "a tuple of Tool")
@@ -67,6 +72,8 @@ class Scenario(Config):
         if self.workload.tools_per_step.mean > 0 and not self.tools:
             raise ValueError("tools must hold at least one Tool when workload.tools_per_step "
                              f"has mean {self.workload.tools_per_step.mean:g} > 0, got ()")
+        if self.onprem is not None:
+            check_type("onprem", self.onprem, OnPrem, "a simlib OnPrem or None")
         check_type("faults", self.faults, tuple, "a tuple of faults")
         for i, fault in enumerate(self.faults):
             check_type(f"faults[{i}]", fault, FAULTS, "a fault from simlib.faults")

@@ -141,9 +141,10 @@ class TurnPlan:
     """The work of one turn, fixed at session arrival: per step, the CPU time, the LLM's time to
     first token and output tokens, and the tool calls (tool index, latency)."""
 
-    __slots__ = ("prompt_tokens", "cpu", "ttft", "output_tokens", "tools", "think")
+    __slots__ = ("prompt_tokens", "cpu", "ttft", "output_tokens", "tools", "think", "sensitive")
 
-    def __init__(self, prompt_tokens, cpu, ttft, output_tokens, tools, think):
+    def __init__(self, prompt_tokens, cpu, ttft, output_tokens, tools, think, sensitive=False):
+        self.sensitive = sensitive
         self.prompt_tokens = prompt_tokens
         self.cpu = cpu
         self.ttft = ttft
@@ -165,6 +166,8 @@ class Planner:
         self.output = streams.draws("sizes", "output", w.output_tokens)
         self.routing = streams.uniform("routing", "session")
         self.rounding = streams.uniform("sizes", "rounding")
+        self.sensitive = streams.uniform("sizes", "sensitive")
+        self.sensitive_share = w.sensitive_share
         self.pick_tool = streams.uniform("tools", "pick")
         self.cpu = streams.draws("workers", "cpu", scenario.workers.cpu_per_step)
         self.ttft = streams.draws("llm", "ttft", scenario.llm.ttft)
@@ -202,7 +205,8 @@ class Planner:
         if sizes is not None:
             prompt, output, think = sizes
             out = [output] * n_steps
-        return TurnPlan(prompt, cpu, ttft, out, tools, 0.0 if first else think)
+        sensitive = self.sensitive() < self.sensitive_share
+        return TurnPlan(prompt, cpu, ttft, out, tools, 0.0 if first else think, sensitive)
 
     def tool_call(self) -> tuple[int, float]:
         index = min(bisect.bisect_right(self.tool_cdf, self.pick_tool()), len(self.tool_cdf) - 1)

@@ -301,6 +301,17 @@ INVALID = [
     row("mmc.service_mean-zero-deterministic",
         lambda: sl.presets.mmc(1.0, 0.0, 2, kind="deterministic"), ValueError,
         ("service_mean", "llm.ttft"), "0.0", "> 0"),
+    # -- compliance ------------------------------------------------------------------------
+    row("workload.sensitive_share-above-one", lambda: W(sensitive_share=1.5), ValueError,
+        "workload.sensitive_share", "1.5", "<= 1"),
+    row("compliance.overflow-unknown", lambda: sl.Compliance(overflow="maybe"), ValueError,
+        "compliance.overflow", "'maybe'", "'queue'", "'shed'", "'cloud'"),
+    row("onprem.concurrency-zero", lambda: sl.OnPrem(concurrency=0), ValueError,
+        "onprem.concurrency", "got 0", ">= 1"),
+    row("onprem-a-cloud-llm", lambda: sl.Scenario(onprem=sl.LLM()), TypeError,
+        "onprem", "OnPrem"),
+    row("workload.replay-not-a-trace", lambda: W(replay="azure.csv"), TypeError,
+        "workload.replay", "'azure.csv'", "Trace"),
 ]
 
 
