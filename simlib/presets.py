@@ -8,8 +8,12 @@ the starting points of the notebooks. Each takes keyword ``changes`` in ``with_`
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from .config import LLM, Architecture, Tool, Workers, Workload
-from .dists import Deterministic, Exponential, Geometric, LogNormal, Uniform
+from .dists import Deterministic, Empirical, Exponential, Geometric, LogNormal, Uniform
 from .faults import LatencySpike
 from .resilience import LoadShedding, Policy, Resilience, Retry, RetryBudget, Timeout
 from .scenario import Scenario
@@ -102,6 +106,38 @@ def retry_storm(arrival_rate: float = 4.0, trigger: bool = False, safe: bool = F
     return mmc(arrival_rate, 0.1, 1, duration=duration, warmup=50.0, faults=faults, **{
         "workers.slots": 100_000, "llm.concurrency": 1, "slo_latency": 5.0,
         "resilience.llm": Policy(retry=retry, timeout=Timeout(1.0, cancel=False))})
+
+
+def from_trace(trace, replay: bool = True, **changes) -> Scenario:
+    """A Q&A-bot-shaped scenario for a real trace (:mod:`simlib.traces`): each request is a turn
+    of one LLM call with the trace's tokens. ``replay=True`` replays the trace's own arrival
+    times (and its sessions); ``replay=False`` is its *Poisson twin*: the same mean rate of
+    sessions, turns per session, think times and token sizes, resampled independently. Comparing
+    the two shows what the trace's burstiness does that a Poisson process does not."""
+    scenario = qa_bot(duration=float(math.ceil(trace.duration + 1)), warmup=0.0)
+    if replay:
+        return scenario.with_(**{"workload.replay": trace, **changes})
+    workload = Workload(
+        arrival_rate=(trace.n_sessions or len(trace)) / max(trace.duration, 1e-9),
+        turns=Empirical(_turns_per_session(trace)), think_time=Empirical(_gaps(trace)),
+        prompt_tokens=Empirical(trace.prompt_tokens), output_tokens=Empirical(trace.output_tokens))
+    return scenario.with_(workload=workload, **changes)
+
+
+def _turns_per_session(trace) -> np.ndarray:
+    if trace.sessions is None:
+        return np.ones(1)
+    return np.bincount(np.asarray(trace.sessions)).astype(float)
+
+
+def _gaps(trace) -> np.ndarray:
+    """Gaps between consecutive requests of a session (a stand-in when there are none)."""
+    if trace.sessions is None:
+        return np.array([20.0])
+    order = np.lexsort((trace.times, trace.sessions))
+    same = np.diff(np.asarray(trace.sessions)[order]) == 0
+    gaps = np.diff(np.asarray(trace.times)[order])[same]
+    return gaps if len(gaps) else np.array([20.0])
 
 
 ARTICLE = {"qa_bot": qa_bot, "assistant": assistant, "tool_agent": tool_agent}
