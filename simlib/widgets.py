@@ -243,7 +243,11 @@ def explore(scenario: Scenario, controls: Sequence[Control] = (),
             views: Sequence[str] = ("latency_cdf", "in_system"),
             compare: Sequence[Architecture] = (), seed: int = 0) -> Explorer:
     """Build an :class:`Explorer` (see the module docstring) and remember it."""
-    explorer = Explorer(scenario, controls, views, compare, seed)
+    return register(Explorer(scenario, controls, views, compare, seed))
+
+
+def register(explorer: Explorer) -> Explorer:
+    """Remember an explorer (or a subclass's instance) so that :func:`explorers` lists it."""
     _LIVE.add(explorer)
     return explorer
 

@@ -1,0 +1,226 @@
+"""Notebook 05 (choosing your path): the Pareto front, fleet sizing, the compliance explorer and
+the chooser, driven without a browser.
+
+The chooser is moved the way a learner would move it, and each test checks that the ranking
+moved the way the mechanism says: a tight budget keeps the monoliths (no per-service overhead),
+a load past the sync fleet's slots fails the sync designs' p95, a deep conversation slows the
+stateless designs (the store reads a longer history), a crash costs stateful designs their
+histories, and requiring compliance flags every cloud-only design. Directions are checked on
+every seed or on sums over seeds, never on one seed's luck.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simlib as sl
+from simlib.panels import choosing as ch
+
+SEEDS = (0, 1, 2)
+MONOLITHS = {d.name for d in sl.DESIGNS if d.deployment == "monolith"} | {
+    f"{ch.CHECKPOINTED.name} + checkpoints"}
+SYNC = [d.name for d in sl.DESIGNS if d.execution == "sync"]
+ASYNC = [d.name for d in sl.DESIGNS if d.execution == "async"]
+
+
+def test_pareto_front_keeps_exactly_the_undominated_rows():
+    table = pd.DataFrame({"cost": [1.0, 2.0, 3.0, 2.5, 1.0], "p95": [3.0, 2.0, 1.0, 2.5, 3.0],
+                          "availability": [0.9, 0.9, 0.9, 0.9, 0.95]},
+                         index=list("ABCDE"))
+    front = ch.pareto_front(table, lower=("cost", "p95"), higher=("availability",))
+    # D is dearer and slower than B; A ties E on cost and p95 but E is more available
+    assert list(front[front].index) == ["B", "C", "E"]
+
+
+def test_size_fleet_follows_the_utilisation_rule():
+    pilot = ch.agent(faults=(), **{"workload.arrival_rate": 2.0})
+    sync = ch.size_fleet(pilot.with_(architecture=ch.LOW_BUDGET))
+    d = ch.demand(sync)
+    busy = d["turns"] * d["turn_time"] / (sync.workers.count * sync.workers.slots)
+    assert 0.6 < busy <= 0.7  # the fewest workers at or under 70% busy
+    asyn = ch.size_fleet(pilot.with_(architecture=ch.HYBRID_BASE))
+    assert asyn.workers.count < sync.workers.count / 3  # async holds slots only for CPU
+    micro = ch.size_fleet(pilot.with_(architecture=sl.Architecture("stateless", "async",
+                                                                   "microservices"),
+                                      **{"tools.search.capacity": 1}))
+    assert micro.tools[0].replicas > 1 and micro.workers.count < micro.tools[0].replicas
+
+
+def test_measures_agree_with_the_summary():
+    result = sl.run(ch.chat_for(1.4, 6, restart=60.0).with_(
+        architecture=sl.Architecture("stateful", "sync", "microservices")), seed=1)
+    m, s = ch.measures(result), result.summary()
+    assert m["cost_per_1k"] == pytest.approx(1000 * s["cost_per_ok"])
+    assert m["p95"] == pytest.approx(s["latency_p95"])
+    assert m["availability"] == pytest.approx(s["availability"])
+    assert m["context_lost"] == pytest.approx(s["context_lost"] / s["arrivals"])
+    assert (m["violations"], m["sensitive"]) == (s["violations"], s["sensitive"])
+    assert m["context_lost"] > 0 and m["violations"] > 0
+
+
+@pytest.fixture(scope="module")
+def picker():
+    return ch.chooser()
+
+
+def settle(picker, **settings):
+    """Set the chooser to its defaults changed by ``settings`` (control label -> value)."""
+    for label, value in {**ch.DEFAULTS, **settings}.items():
+        picker.controls[label].value = value
+
+
+def each_seed(picker, settings: dict) -> list[pd.DataFrame]:
+    tables = []
+    for seed in SEEDS:
+        settle(picker, seed=seed, **settings)
+        tables.append(picker.summary())
+    return tables
+
+
+def test_requirements_rerank_cached_runs(picker):
+    settle(picker)
+    runs, before = len(picker._cache), len(picker.timings)
+    for budget in (0.5, 2.0, ch.DEFAULTS[ch.BUDGET]):
+        picker.controls[ch.BUDGET].value = budget
+    picker.controls[ch.P95].value = 10
+    assert len(picker._cache) == runs  # no new simulation for a requirement
+    assert len(picker.timings) == before + 4 and all(t > 0 for t in picker.timings)
+    settle(picker)
+
+
+def test_a_tight_budget_keeps_only_monoliths(picker):
+    for seed in SEEDS:
+        settle(picker, seed=seed, **{ch.P95: 40.0, ch.AVAILABILITY: 0.9})
+        by_cost = picker.summary().sort_values("cost_per_1k")
+        assert set(by_cost.index[:5]) == MONOLITHS  # no per-service overhead
+        picker.controls[ch.BUDGET].value = float(by_cost["cost_per_1k"].iloc[4:6].mean())
+        tight = picker.summary()
+        assert set(tight.index[tight["meets"]]) == MONOLITHS
+        green = picker.figures[0].data[0]  # the "meets every requirement" bars
+        assert set(green.y) == MONOLITHS
+        assert list(tight["rank"]) == list(range(1, len(tight) + 1))
+
+
+def test_a_load_past_the_sync_slots_fails_sync_p95_only(picker):
+    for table in each_seed(picker, {ch.LOAD: 1.6}):
+        for name in SYNC:
+            assert not table.loc[name, "meets"] and "p95" in table.loc[name, "why"]
+        for name in ASYNC:
+            assert table.loc[name, "meets"], table.loc[name, "why"]
+        assert table.loc[ASYNC, "p95"].max() < table.loc[SYNC, "p95"].min()
+    assert set(picker.figures[1].data[0].y) >= set(ASYNC)  # the p95 chart follows
+
+
+def test_a_deep_conversation_slows_stateless_designs(picker):
+    """The store reads and writes the whole history on every stateless turn; a stateful turn
+    finds it in memory (and reuses the prompt cache). Async pairs: no sticky queueing."""
+    gap = {}
+    for depth in (1, 12):
+        tables = each_seed(picker, {ch.DEPTH: depth})
+        gap[depth] = np.mean([t.loc["stateless/async/monolith", "p95"]
+                              - t.loc["stateful/async/monolith", "p95"] for t in tables])
+    assert gap[1] == pytest.approx(0.0, abs=1e-9)  # no history, no difference
+    assert gap[12] > 0.3
+
+
+def test_a_crash_costs_stateful_designs_their_history(picker):
+    tables = each_seed(picker, {ch.DEPTH: 8, ch.CRASH: 60.0})
+    lost = sum(t["context_lost"] for t in tables)
+    for name in lost.index:
+        if name.startswith("stateless") or name.endswith("checkpoints"):
+            assert lost[name] == 0
+        else:
+            assert lost[name] > 0.01
+    assert any("lost their history" in why for t in tables for why in t["why"])
+    assert all((t["availability"] < 1).all() for t in tables)  # turns in flight fail
+
+
+def test_requiring_compliance_flags_cloud_designs_and_adds_hybrids(picker):
+    tables = each_seed(picker, {ch.COMPLIANCE: "required", ch.BUDGET: 3.0})
+    for table in tables:
+        assert len(table) == 8 + 1 + 3
+        for name in sl.DESIGNS:
+            row = table.loc[name.name]
+            assert row["violations"] > 0 and not row["meets"]
+            assert "went to the cloud" in row["why"]
+        hybrids = [n for n in table.index if "on-prem" in n]
+        assert len(hybrids) == 3
+        for name in hybrids:
+            if "(queue)" in name or "(shed)" in name:
+                assert table.loc[name, "violations"] == 0  # by construction
+        assert table.iloc[0]["violations"] == 0 and table.iloc[0]["meets"]
+    labels = set(picker.figures[0].data[0].y) | set(picker.figures[0].data[1].y)
+    assert any("on-prem" in label for label in labels)
+    settle(picker, **{ch.COMPLIANCE: "not required"})
+    assert not any("on-prem" in name for name in picker.summary().index)
+
+
+def test_chooser_updates_stay_within_budget(picker):
+    timings = np.array(picker.timings)
+    assert len(timings) > 20
+    assert np.median(timings) < 0.15
+
+
+@pytest.fixture(scope="module")
+def hybrid():
+    return ch.compliance_panel()
+
+
+def bars(panel) -> dict[str, dict[str, int]]:
+    """Turns per fate for sensitive and other turns, from the fates chart."""
+    return {t.name: dict(zip(t.x, t.y, strict=True)) for t in panel.figures[0].data}
+
+
+def test_saturating_onprem_queues_sheds_or_violates(hybrid):
+    seen = {}
+    for rate in (0.5, 3.5):
+        hybrid.controls["sessions per second"].value = rate
+        for overflow in ch.OVERFLOWS:
+            hybrid.controls["when on-premises is full"].value = overflow
+            seen[rate, overflow] = bars(hybrid)["sensitive"]
+    hybrid.controls["when on-premises is full"].value = "queue"
+    hybrid.controls["sessions per second"].value = 1.5
+    for rate in (0.5, 3.5):
+        assert seen[rate, "queue"]["cloud"] == 0 and seen[rate, "shed"]["cloud"] == 0
+    assert seen[3.5, "queue"]["still waiting"] > 5 * max(seen[0.5, "queue"]["still waiting"], 1)
+    assert seen[3.5, "shed"]["shed"] > 20
+    assert seen[3.5, "cloud"]["cloud"] > 20  # violations, exactly when on-premises is full
+    assert seen[0.5, "cloud"]["cloud"] < seen[3.5, "cloud"]["cloud"] / 10
+
+
+def test_a_cloud_outage_spares_the_onprem_turns(hybrid):
+    calm = bars(hybrid)
+    hybrid.controls["cloud outage error rate"].value = 1.0
+    hit = bars(hybrid)
+    hybrid.controls["cloud outage error rate"].value = 0.0
+    assert hit["other"]["failed"] > 20 and calm["other"]["failed"] == 0
+    assert hit["sensitive"]["on-premises"] == calm["sensitive"]["on-premises"]
+
+
+def test_more_onprem_slots_cost_more_and_wait_less(hybrid):
+    hybrid.controls["sessions per second"].value = 2.5
+    waits, costs = {}, {}
+    for slots in (4, 8):
+        hybrid.controls["on-premises slots"].value = slots
+        waits[slots] = bars(hybrid)["sensitive"]["still waiting"]
+        costs[slots] = hybrid.summary()["cost_per_ok"].iloc[0]
+    hybrid.controls["on-premises slots"].value = 4
+    hybrid.controls["sessions per second"].value = 1.5
+    assert waits[8] < waits[4] and costs[8] > costs[4]
+
+
+def test_overflow_to_the_cloud_follows_erlang_b():
+    table = ch.compliance(rates=(2.5,), seeds=range(3))
+    assert table[table["design"].isin(["hybrid, queue", "hybrid, shed"])]["violations"].sum() == 0
+    cloud = table[table["design"] == "cloud only"]
+    assert (cloud["violations"] == cloud["sensitive"]).all()
+    over = table[table["design"] == "hybrid, overflow to cloud"]
+    share = over["violations"].sum() / over["sensitive"].sum()
+    assert share == pytest.approx(over["erlang_b"].iloc[0], abs=0.05)
+
+
+def test_checkpoints_keep_every_history():
+    table = ch.complex_chat(depths=(12,), seeds=range(2))
+    lost = table.groupby("design")["context_lost"].sum()
+    assert lost["stateless"] == 0 and lost["stateful + checkpoints"] == 0
+    assert lost["stateful"] > 5
