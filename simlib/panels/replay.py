@@ -1,0 +1,340 @@
+"""Panels and helpers of notebook 07 (real traces): replay real traffic, and its Poisson twin.
+
+A queueing formula is a promise made about a Poisson process: requests that arrive
+independently, at a steady rate. Real traffic keeps the promise on average and breaks it in
+detail. Think of a lift in an office tower: a hundred people an hour is nothing if they come one
+at a time, and a queue in the lobby if they all arrive at 9:00. Same mean rate, different
+answer. This module replays three public traces (Azure LLM inference 2023, conversation and code,
+and the RAGPulse sessions) through a design, next to each trace's *Poisson twin*
+(:func:`simlib.presets.from_trace` with ``replay=False``: the same mean rate, token sizes and
+session lengths, with independent arrivals), and measures what the difference costs.
+
+The originals are not shipped. :func:`find` looks for them in a folder you name (the ``trace_dir``
+argument or the ``SIMLIB_TRACE_DIR`` environment variable) and then beside the repository
+(``../shared/data``). Without them :func:`load` builds a stand-in from ``data/`` with
+:func:`simlib.traces.from_quantiles`: the right token sizes and mean rate, but Poisson arrivals,
+so the burstiness lesson needs the originals.
+
+Two explorers: :func:`replay_panel` (one trace, replay or twin, load, slots, an LLM slow-down)
+and :func:`sessions_panel` (RAGPulse sessions, stateless against stateful).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .. import plots, presets, theory, traces
+from ..config import Architecture
+from ..experiment import confidence_interval, replicate, sweep
+from ..scenario import Scenario
+from ..traces import Trace
+from ..widgets import Control, Explorer, crash, explore, latency_spike, slider
+from .execution import text_table  # noqa: F401  (the notebook prints its verdict with it)
+
+ENV = "SIMLIB_TRACE_DIR"
+"""The environment variable that names a folder holding the original traces."""
+
+STATELESS = Architecture("stateless", "sync", "monolith")
+STATEFUL = Architecture("stateful", "sync", "monolith")
+COLOURS = {"replay": "#e15759", "Poisson twin": "#4e79a7"}
+ARRIVALS = ("replay", "Poisson twin")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The part of a trace the notebook replays: ``[start, end)`` seconds of the original,
+    played ``speed`` times faster, on ``count`` workers of ``slots`` slots, with a p95 target
+    (also the SLO) of ``target`` seconds."""
+
+    start: float
+    end: float
+    speed: float
+    count: int
+    slots: int
+    target: float
+
+
+PIECES = {
+    "azure-conv": Piece(0.0, 900.0, 1.0, 2, 12, 10.0),
+    "azure-code": Piece(0.0, 1200.0, 1.0, 2, 4, 5.0),
+    "ragpulse": Piece(0.0, 86_400.0, 144.0, 4, 4, 12.0),
+}
+"""15 minutes of conversation, 20 minutes of code, and RAGPulse's first day squeezed into 600 s
+(144 times faster: the shape of a day at 144 times its traffic)."""
+
+
+# -- finding and loading -----------------------------------------------------------------------
+
+
+def find(name: str, trace_dir: str | Path | None = None) -> Path | None:
+    """The original trace ``name`` ("azure-conv", "azure-code", "ragpulse"), or None.
+
+    Looks in ``trace_dir`` (else the folder in ``$SIMLIB_TRACE_DIR``), laid out like
+    ``../shared/data`` or flat, then in ``../shared/data`` (:func:`simlib.traces.find`)."""
+    folder = trace_dir or os.environ.get(ENV)
+    if folder:
+        relative = Path(traces.KNOWN[name])
+        for path in (Path(folder) / relative, Path(folder) / relative.name):
+            if path.is_file():
+                return path
+    return traces.find(name)
+
+
+def summary() -> pd.DataFrame:
+    """``data/traces_summary.csv``: one row per original trace (always present in the repo)."""
+    return pd.read_csv(traces.DATA / "traces_summary.csv", comment="#").set_index("trace")
+
+
+def standin(name: str, seed: int = 0) -> Trace:
+    """A stand-in for a whole original from ``data/``: as many requests at the same mean rate,
+    token sizes from the quantile table, **Poisson arrivals and no sessions**."""
+    rows = int(summary().loc[name, "rows"])
+    return traces.from_quantiles(traces.DATA / f"{name}_tokens.csv", n=rows, seed=seed)
+
+
+def load(name: str, trace_dir: str | Path | None = None) -> Trace:
+    """The whole original trace if :func:`find` finds it, else its :func:`standin`."""
+    path = find(name, trace_dir)
+    return traces.load(path) if path is not None else standin(name)
+
+
+def source(trace: Trace) -> str:
+    """Where a loaded trace came from, without the machine's folders: the original's file name,
+    or the stand-in's quantile table."""
+    path = Path(trace.source)
+    if trace.name.endswith("(stand-in)"):
+        return f"stand-in from data/{path.name} (Poisson arrivals)"
+    return f"original {path.parent.name}/{path.name}"
+
+
+def piece(trace: Trace, name: str | None = None) -> Trace:
+    """The notebook's piece of a whole trace (:data:`PIECES`): cut, then sped up."""
+    p = PIECES[name or _base(trace)]
+    return trace.window(p.start, p.end).scaled(p.speed)
+
+
+def _base(trace: Trace) -> str:
+    return trace.name.removesuffix(" (stand-in)")
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+
+
+def scenario(trace: Trace, replay: bool = True, name: str | None = None, **changes) -> Scenario:
+    """``presets.from_trace`` on the trace's piece size: the Q&A bot (one LLM call a turn),
+    stateless, sync, a monolith, on the :data:`PIECES` workers and slots, with the p95 target as
+    its SLO. ``replay=False`` gives the Poisson twin. ``changes`` in ``with_`` form."""
+    p = PIECES[name or _base(trace)]
+    base = {"workers.count": p.count, "workers.slots": p.slots, "slo_latency": p.target}
+    return presets.from_trace(trace, replay=replay, **{**base, **changes})
+
+
+def compare(trace: Trace, seeds=range(8), **changes) -> pd.DataFrame:
+    """Replay and Poisson twin of ``trace`` on the same design: one summary row per
+    (arrivals, seed). A replay's seeds vary only the service side (time to first token, CPU,
+    routing); the twin's also vary the arrivals and the token sizes."""
+    frames = [replicate(scenario(trace, kind == "replay", **changes), seeds=seeds,
+                        progress=False).reset_index().assign(arrivals=kind) for kind in ARRIVALS]
+    return pd.concat(frames, ignore_index=True)
+
+
+def size(trace: Trace, grid: dict, seeds=range(3), **changes) -> pd.DataFrame:
+    """:func:`simlib.sweep` over ``grid`` (dotted path -> values) for the replay and for the
+    twin, stacked, with an ``arrivals`` column."""
+    frames = [sweep(scenario(trace, kind == "replay", **changes), grid, seeds=seeds,
+                    progress=False).assign(arrivals=kind) for kind in ARRIVALS]
+    return pd.concat(frames, ignore_index=True)
+
+
+def smallest(table: pd.DataFrame, path: str, target: float,
+             column: str = "latency_p95") -> dict[str, object]:
+    """Per arrivals kind, the smallest value of ``path`` whose mean ``column`` over the seeds
+    is within ``target`` (None if no value in the sweep is)."""
+    means = table.groupby(["arrivals", path])[column].mean()
+    out = {}
+    for kind in ARRIVALS:
+        ok = means[kind][means[kind] <= target] if kind in means.index else means.iloc[:0]
+        out[kind] = ok.index.min().item() if len(ok) else None
+    return out
+
+
+def ci_text(values, digits: int = 2) -> str:
+    """``mean [low, high]`` of replications, formatted with ``digits`` decimals."""
+    mean, low, high = confidence_interval(values)
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+# -- burstiness and formulas -------------------------------------------------------------------
+
+
+def burstiness(trace: Trace, bucket: float = 10.0) -> dict[str, float]:
+    """How bursty a trace is: mean rate, inter-arrival CV (1 for Poisson), dispersion of the
+    counts in ``bucket``-second bins (variance / mean, 1 for Poisson), the busiest bin's rate
+    as a multiple of the mean, and the longest silence."""
+    gaps = np.diff(trace.times)
+    counts = np.bincount((trace.times // bucket).astype(int))
+    return {"rate": trace.rate, "cv": float(gaps.std() / gaps.mean()),
+            "dispersion": float(counts.var() / counts.mean()),
+            "peak": float(counts.max() / bucket / trace.rate), "max_gap": float(gaps.max())}
+
+
+def service(s: Scenario, trace: Trace) -> tuple[float, float]:
+    """Mean and squared coefficient of variation of one turn's time on a slot: CPU + time to
+    first token + the trace's output tokens / decode rate (independent parts)."""
+    tokens = np.asarray(trace.output_tokens, dtype=float) / s.llm.decode_rate
+    parts = (s.workers.cpu_per_step, s.llm.ttft)
+    mean = sum(p.mean for p in parts) + tokens.mean()
+    variance = sum(p.variance for p in parts) + tokens.var()
+    return float(mean), float(variance / mean**2)
+
+
+def formula_wait(s: Scenario, trace: Trace, arrival_scv: float = 1.0) -> float:
+    """The Allen-Cunneen approximation of the mean wait for a slot in a G/G/c queue:
+    the M/M/c (Erlang C) wait times (arrival SCV + service SCV) / 2. With arrival SCV 1 it is
+    the Poisson answer; a trace's squared inter-arrival CV plugs its burstiness in (the formula
+    still assumes independent gaps, which bursts are not). NaN without a steady state."""
+    mean, scv = service(s, trace)
+    servers = s.workers.count * s.workers.slots
+    try:
+        return theory.mmc_wait(trace.rate, mean, servers) * (arrival_scv + scv) / 2
+    except ValueError:
+        return float("nan")
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+def counts_figure(by_name: dict[str, Trace], bucket: float = 10.0,
+                  title: str = "Same hour, same provider: arrivals per 10 s") -> go.Figure:
+    """Requests per second in ``bucket``-second bins over time, one line per trace, each with
+    its mean rate dotted: the same mean can hide very different minutes."""
+    fig = go.Figure()
+    for (name, trace), colour in zip(by_name.items(), ("#4e79a7", "#e15759", "#59a14f"),
+                                     strict=False):
+        counts = np.bincount((trace.times // bucket).astype(int))
+        fig.add_scatter(x=(np.arange(len(counts)) + 0.5) * bucket, y=counts / bucket,
+                        mode="lines", name=name, line={"color": colour, "width": 1.2})
+        fig.add_hline(y=trace.rate, line={"color": colour, "dash": "dot"})
+    return plots._layout(fig, "time (s)", f"requests / s ({bucket:g}-s bins)", title)
+
+
+def sizing_figure(table: pd.DataFrame, path: str, target: float, title: str) -> go.Figure:
+    """p95 latency against ``path`` (mean and 95% interval over the seeds), replay against
+    Poisson twin, with the p95 target as a dashed line (log scale: the replay is far above)."""
+    fig = go.Figure()
+    for kind in ARRIVALS:
+        points = plots.mean_with_ci(table[table["arrivals"] == kind], path, "latency_p95")
+        fig.add_scatter(x=points[path], y=points["mean"], mode="lines+markers", name=kind,
+                        line={"color": COLOURS[kind]},
+                        error_y={"type": "data", "array": points["high"] - points["mean"],
+                                 "arrayminus": points["mean"] - points["low"]})
+    fig.add_hline(y=target, line={"color": plots.COLOURS["formula"], "dash": "dash"},
+                  annotation_text=f"target {target:g} s")
+    fig.update_yaxes(type="log")
+    return plots._layout(fig, path, "p95 latency (s)", title)
+
+
+# -- explorers ---------------------------------------------------------------------------------
+
+
+def arrivals_control(twin: Scenario) -> Control:
+    """A dropdown between the replay (the scenario as it is) and the workload of ``twin``."""
+    workloads = {"replay": None, "Poisson twin": twin.workload}
+
+    def make():
+        return w.Dropdown(options=list(ARRIVALS), value="replay", description="arrivals",
+                          style={"description_width": "initial"})
+    return Control("arrivals", make, lambda s, v: s if workloads[v] is None
+                   else s.with_(workload=workloads[v]))
+
+
+def speed_control(speed: float, rate: float, high: float) -> Control:
+    """A speed-up slider (0.5 to ``high``): a replay plays ``speed x`` the slider value times
+    faster than the original (``workload.replay_speed``); the twin arrives at ``rate x`` it."""
+    def make():
+        return w.FloatSlider(min=0.5, max=high, step=0.25, value=1.0, continuous_update=False,
+                             description="speed-up x", style={"description_width": "initial"},
+                             layout=w.Layout(width="340px"))
+
+    def apply(s: Scenario, v: float) -> Scenario:
+        if s.workload.replay is not None:
+            return s.with_(**{"workload.replay_speed": speed * v})
+        return s.with_(**{"workload.arrival_rate": rate * v})
+    return Control("speed-up", make, apply)
+
+
+def _replayed(trace: Trace, name: str, start: float, speed: float, duration: float,
+              high: float, **changes) -> tuple[Scenario, list[Control]]:
+    """A panel's scenario, replaying ``trace`` from ``start`` at ``speed`` for ``duration``
+    seconds (cut to what the top speed-up ``high`` can reach: a shorter trace replays faster),
+    and its arrivals and speed-up controls. The twin has the mean rate of the first
+    ``duration`` seconds at speed-up 1."""
+    part = trace.window(start, start + duration * speed * high + 1)
+    first = part.window(0.0, duration * speed).scaled(speed)
+    twin = scenario(first, False, name, duration=duration, **changes)
+    base = scenario(part, True, name, duration=duration, **changes)
+    controls = [arrivals_control(twin),
+                speed_control(speed, twin.workload.arrival_rate, high)]
+    return base.with_(**{"workload.replay_speed": speed}), controls
+
+
+def replay_panel(name: str = "azure-code", trace: Trace | None = None, seed: int = 0,
+                 duration: float = 300.0) -> Explorer:
+    """One trace through one design (stateless, sync, monolith), replayed or as its Poisson
+    twin, for its first ``duration`` seconds. ``trace`` is the whole trace (default:
+    :func:`load` of ``name``).
+
+    Controls: arrivals (replay or Poisson twin, same mean rate), a speed-up (the replay plays
+    faster; the twin's rate grows by the same factor), slots per worker (2 workers) and an LLM
+    slow-down (x times slower for 60 s from t = 180 s). Charts: turns in the system and the
+    latency distribution of ok turns.
+
+    What to try (on the code trace):
+
+    - flip between replay and twin: the twin's in-system line hovers at a few turns, the
+      replay's jumps past a hundred in the burst after 180 s and takes a while to drain; the
+      latency curves part at the tail;
+    - raise the slots per worker until the replay's latency curve is as steep as the twin's:
+      count how many more slots the real traffic needs for the same p95;
+    - speed the twin up to 2x: it stays calm. Speed the replay to 2x: its bursts get taller;
+    - the 3x LLM slow-down lands on that burst: it costs the replay far more than the twin,
+      because it strikes when the queue is already long.
+    """
+    trace = trace if trace is not None else load(name)
+    p = PIECES[name]
+    base, controls = _replayed(trace, name, p.start, p.speed, duration, 2.0)
+    controls += [slider("workers.slots", 1, 16, 1, "slots per worker", p.slots, integer=True),
+                 latency_spike("llm", start=180.0, duration=60.0, label="LLM slow-down x")]
+    return explore(base, controls, views=["in_system", "latency_cdf"], seed=seed)
+
+
+def sessions_panel(trace: Trace | None = None, seed: int = 0) -> Explorer:
+    """RAGPulse sessions, stateless (any worker, context from the store) against stateful
+    (each session pinned to one worker by a hash of its id), on the same arrivals: the first
+    6 hours of the trace played 72 times faster (300 s), on 3 workers of 4 slots.
+
+    Controls: arrivals (replay, with the real sessions and their gaps, or the Poisson twin),
+    a speed-up, the number of workers and a crash of worker 0 at 150 s (its restart time).
+    Charts: the latency distribution of ok turns and turns in the system.
+
+    What to try: on the replay, the stateful curve sits to the right of the stateless one in
+    the tail: sticky routing cannot move a turn to an idle worker, and bursts make that matter.
+    Switch to the twin: the gap shrinks. Move the workers between 2 and 5: the gap is widest
+    when they are busiest. Crash worker 0 for 60 s: both designs fail the turns that were on
+    it; stateless spreads the rest over the other workers, stateful's pinned sessions move to
+    a neighbour without their context (the error rate is in the table).
+    """
+    trace = trace if trace is not None else load("ragpulse")
+    base, controls = _replayed(trace, "ragpulse", 0.0, 72.0, 300.0, 2.0,
+                               **{"workers.count": 3})
+    controls += [slider("workers.count", 2, 8, 1, "workers", 3, integer=True),
+                 crash("workers", at=150.0, label="worker 0 crash: restart (s)")]
+    return explore(base, controls, views=["latency_cdf", "in_system"], compare=[STATEFUL],
+                   seed=seed)

@@ -1,0 +1,228 @@
+"""Functional tests of notebook 07's panels and helpers (real traces), driven without a browser.
+
+The mechanism under test: a trace and its Poisson twin have the same mean rate (so the same
+utilisation), but a bursty trace queues far more; playing a trace faster, or giving it fewer
+slots, raises the number of turns in the system; a slow-down that meets a burst lengthens the
+tail. Most tests use small synthetic traces built here (a burst of requests every 100 s), so
+they run with or without the original traces; the ones that need the originals skip without
+them.
+"""
+
+import numpy as np
+import pytest
+
+import simlib as sl
+from simlib import traces
+from simlib.panels import replay as rp
+
+originals = pytest.mark.skipif(rp.find("azure-code") is None or rp.find("ragpulse") is None,
+                               reason="the original traces are not in ../shared/data")
+SEEDS = (0, 1, 2)
+
+
+def bursty(name: str = "azure-code", bursts: int = 6, size: int = 150, every: float = 100.0,
+           stretch: float = 1.0, turns: int = 1, seed: int = 1) -> traces.Trace:
+    """``bursts`` bursts of ``size`` sessions within 8 s, one every ``every`` seconds from
+    90 s, each session ``turns`` requests 5 s apart; times multiplied by ``stretch``."""
+    rng = np.random.default_rng(seed)
+    starts = np.concatenate([k * every + 90 + rng.uniform(0, 8, size) for k in range(bursts)])
+    times = np.concatenate([starts + 5.0 * t for t in range(turns)]) * stretch
+    sessions = np.tile(np.arange(len(starts)), turns)
+    order = np.argsort(times, kind="stable")
+    keys = traces.number_sessions(sessions[order].tolist()) if turns > 1 else None
+    n = len(times)
+    return traces.Trace(name, times[order], np.full(n, 1000), rng.integers(5, 60, n), keys)
+
+
+def mean_y(figure, trace: int = 0) -> float:
+    return float(np.mean(np.asarray(figure.data[trace].y, dtype=float)))
+
+
+def quantile_x(figure, trace: int = 0, q: float = 0.95) -> float:
+    """The latency at which a latency-CDF curve reaches ``q``."""
+    x = np.asarray(figure.data[trace].x, dtype=float)
+    y = np.asarray(figure.data[trace].y, dtype=float)
+    return float(x[np.searchsorted(y, q)])
+
+
+def over_seeds(explorer, read) -> float:
+    """``read()`` averaged over the seeds (each seed re-runs the panel)."""
+    values = []
+    for seed in SEEDS:
+        explorer.controls["seed"].value = seed
+        values.append(read())
+    explorer.controls["seed"].value = 0
+    return float(np.mean(values))
+
+
+def move(explorer, label, value) -> None:
+    """Set a control; a changed value must re-run and redraw (one more timing)."""
+    before, changed = len(explorer.timings), explorer.controls[label].value != value
+    explorer.controls[label].value = value
+    assert len(explorer.timings) == before + changed
+
+
+# -- finding, loading, measuring ---------------------------------------------------------------
+
+
+def test_find_looks_in_a_given_folder_then_the_environment(tmp_path, monkeypatch):
+    csv = "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.0,10,2\n" \
+          "2023-11-16 18:15:47.5,20,4"
+    (tmp_path / "AzureLLMInferenceTrace_code.csv").write_text(csv)
+    monkeypatch.setattr(traces, "SHARED", tmp_path / "nowhere")
+    monkeypatch.delenv(rp.ENV, raising=False)
+    assert rp.find("azure-code") is None
+    assert rp.find("azure-code", tmp_path) == tmp_path / "AzureLLMInferenceTrace_code.csv"
+    monkeypatch.setenv(rp.ENV, str(tmp_path))
+    trace = rp.load("azure-code")
+    assert len(trace) == 2 and trace.duration == pytest.approx(1.5)
+    assert rp.source(trace) == f"original {tmp_path.name}/AzureLLMInferenceTrace_code.csv"
+
+
+def test_without_originals_load_builds_a_poisson_standin(tmp_path, monkeypatch):
+    monkeypatch.setattr(traces, "SHARED", tmp_path)
+    monkeypatch.delenv(rp.ENV, raising=False)
+    trace = rp.load("azure-code")
+    summary = rp.summary().loc["azure-code"]
+    assert trace.name == "azure-code (stand-in)" and len(trace) == summary["rows"]
+    assert rp.source(trace) == "stand-in from data/azure-code_tokens.csv (Poisson arrivals)"
+    assert trace.rate == pytest.approx(summary["rate_per_s"], rel=0.05)
+    assert rp.burstiness(trace)["cv"] == pytest.approx(1.0, abs=0.1)  # Poisson, not bursty
+    assert rp.piece(trace).duration == pytest.approx(1200, abs=30)
+
+
+def test_burstiness_tells_bursts_from_poisson():
+    burst = rp.burstiness(bursty())
+    rng = np.random.default_rng(3)
+    times = np.cumsum(rng.exponential(1.0, 3000))
+    calm = rp.burstiness(traces.Trace("p", times - times[0], np.ones(3000, int),
+                                      np.ones(3000, int), None))
+    assert calm["cv"] == pytest.approx(1.0, abs=0.1)
+    assert calm["dispersion"] == pytest.approx(1.0, abs=0.2)
+    assert burst["cv"] > 5 and burst["dispersion"] > 50 and burst["peak"] > 5
+
+
+def test_formula_wait_is_erlang_c_for_exponential_service_and_grows_with_arrival_scv():
+    trace = traces.Trace("t", np.arange(1000) * 0.5, np.zeros(1000, int), np.zeros(1000, int),
+                         None)  # 2 requests/s (trace.rate uses the span: 1000 / 499.5)
+    s = rp.scenario(trace, name="azure-code", **{"llm.ttft": sl.dists.Exponential(1.0),
+                                                   "workers.cpu_per_step": 0.0})
+    assert rp.service(s, trace) == pytest.approx((1.0, 1.0))
+    erlang = sl.theory.mmc_wait(trace.rate, 1.0, 8)
+    assert rp.formula_wait(s, trace) == pytest.approx(erlang)
+    assert rp.formula_wait(s, trace, 9.0) == pytest.approx(5 * erlang)
+    assert np.isnan(rp.formula_wait(s.with_(**{"workers.slots": 1}), trace))
+
+
+def test_compare_size_and_smallest_on_a_bursty_trace():
+    trace = bursty()
+    table = rp.compare(trace, seeds=range(2))
+    assert sorted(table["arrivals"].unique()) == ["Poisson twin", "replay"]
+    mean = table.groupby("arrivals")[["latency_p95", "utilisation", "arrival_rate"]].mean()
+    assert mean.loc["replay", "arrival_rate"] == pytest.approx(
+        mean.loc["Poisson twin", "arrival_rate"], rel=0.15)
+    assert mean.loc["replay", "latency_p95"] > 3 * mean.loc["Poisson twin", "latency_p95"]
+    sized = rp.size(trace, {"workers.slots": [2, 4, 16]}, seeds=range(2))
+    need = rp.smallest(sized, "workers.slots", 5.0)
+    assert need["Poisson twin"] == 2 and need["replay"] == 16
+    assert rp.smallest(sized, "workers.slots", 0.01) == {"replay": None, "Poisson twin": None}
+
+
+@originals
+def test_code_trace_replay_has_a_higher_p95_than_its_twin_at_the_same_utilisation():
+    piece = rp.piece(rp.load("azure-code"))
+    table = rp.compare(piece, seeds=range(3))
+    mean = table.groupby("arrivals")[["latency_p95", "utilisation"]].mean()
+    assert mean.loc["replay", "utilisation"] == pytest.approx(
+        mean.loc["Poisson twin", "utilisation"], abs=0.03)
+    assert mean.loc["replay", "latency_p95"] > 5 * mean.loc["Poisson twin", "latency_p95"]
+
+
+# -- the replay panel --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def replay():
+    return rp.replay_panel("azure-code", trace=bursty(bursts=12))
+
+
+def test_replay_panel_twin_is_calmer_than_the_replay(replay):
+    in_system, cdf = replay.figures
+    move(replay, "arrivals", "replay")
+    queued, tail = over_seeds(replay, lambda: mean_y(in_system)), over_seeds(
+        replay, lambda: quantile_x(cdf))
+    move(replay, "arrivals", "Poisson twin")
+    assert over_seeds(replay, lambda: mean_y(in_system)) < queued / 2
+    assert over_seeds(replay, lambda: quantile_x(cdf)) < tail / 2
+    move(replay, "arrivals", "replay")
+
+
+def test_replay_panel_speed_up_raises_the_in_system_curve(replay):
+    in_system = replay.figures[0]
+    for kind in rp.ARRIVALS:
+        move(replay, "arrivals", kind)
+        move(replay, "speed-up", 1.0)
+        before = mean_y(in_system)
+        move(replay, "speed-up", 2.0)
+        assert mean_y(in_system) > 1.5 * before, kind
+        move(replay, "speed-up", 1.0)
+    move(replay, "arrivals", "replay")
+
+
+def test_replay_panel_more_slots_lower_the_queue(replay):
+    in_system, cdf = replay.figures
+    move(replay, "slots per worker", 2)
+    crowded, slow = mean_y(in_system), quantile_x(cdf)
+    move(replay, "slots per worker", 12)
+    assert mean_y(in_system) < crowded / 3
+    assert quantile_x(cdf) < slow / 3
+    move(replay, "slots per worker", rp.PIECES["azure-code"].slots)
+
+
+def test_replay_panel_slowdown_in_a_burst_lengthens_the_tail(replay):
+    cdf = replay.figures[1]
+    move(replay, "LLM slow-down x", 1.0)
+    before = over_seeds(replay, lambda: quantile_x(cdf, q=0.9))
+    move(replay, "LLM slow-down x", 3.0)  # 180 to 240 s: on the burst at 190 s
+    assert over_seeds(replay, lambda: quantile_x(cdf, q=0.9)) > before
+    move(replay, "LLM slow-down x", 1.0)
+    assert len(replay.timings) > 10 and all(t > 0 for t in replay.timings)
+
+
+# -- the sessions panel ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    trace = bursty("ragpulse", bursts=5, size=60, every=50.0, turns=2, stretch=72.0)
+    return rp.sessions_panel(trace=trace)
+
+
+def test_sessions_panel_shows_both_designs_and_more_workers_help(sessions):
+    cdf, in_system = sessions.figures
+    assert [d.name for d in cdf.data] == [rp.STATELESS.name, rp.STATEFUL.name]
+    move(sessions, "workers", 2)
+    crowded = [mean_y(in_system, i) for i in (0, 1)]
+    move(sessions, "workers", 6)
+    assert all(mean_y(in_system, i) < c / 2 for i, c in enumerate(crowded))
+    move(sessions, "workers", 3)
+
+
+def test_sessions_panel_crash_fails_turns(sessions):
+    move(sessions, "worker 0 crash: restart (s)", 0)
+    clean = sessions.summary()["error_rate"]
+    move(sessions, "worker 0 crash: restart (s)", 60)  # at 150 s, in the burst at 140 s
+    crashed = sessions.summary()["error_rate"]
+    assert (clean == 0).all() and (crashed > 0).all()
+    move(sessions, "worker 0 crash: restart (s)", 0)
+
+
+@originals
+def test_sessions_panel_sticky_routing_costs_on_real_sessions():
+    panel = rp.sessions_panel()
+    cdf = panel.figures[0]
+    stateless = over_seeds(panel, lambda: quantile_x(cdf, 0))
+    stateful = over_seeds(panel, lambda: quantile_x(cdf, 1))
+    assert stateful > stateless
+    move(panel, "arrivals", "Poisson twin")
+    assert over_seeds(panel, lambda: quantile_x(cdf, 0)) < stateless
