@@ -1,0 +1,231 @@
+"""Notebook 06 (start simple): the bottleneck reader, the smallest fixes, the month loop and the
+explorer, driven without a browser.
+
+The directions follow from the mechanism: a sync worker's slots fill when turns arrive faster
+than slots free up, and one more worker halves their load; a store with fewer connections is
+busier for every design; a flash crowd piles turns up in front of a design sized for the
+average; and the fixing loop stops as soon as the SLO is met, having changed only what was
+saturated.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simlib as sl
+from simlib.panels import growth
+
+SEEDS = (0, 1, 2)
+SYNC, ASYNC = growth.SIMPLE.name, growth.COMPLEX.name
+
+
+def bars(explorer) -> dict[str, dict[str, float]]:
+    """The loads chart: per design, resource -> busy share."""
+    return {t.name: dict(zip(t.x, t.y, strict=True)) for t in explorer.figures[0].data}
+
+
+def median_latency(explorer) -> dict[str, float]:
+    return {t.name: float(np.median(t.x)) for t in explorer.figures[1].data}
+
+
+def in_system(explorer, start: float, end: float) -> dict[str, float]:
+    out = {}
+    for t in explorer.figures[2].data:
+        x, y = np.asarray(t.x, dtype=float), np.asarray(t.y, dtype=float)
+        out[t.name] = float(y[(x >= start) & (x < end)].mean())
+    return out
+
+
+def over_seeds(explorer, read) -> dict[str, float]:
+    """``read(explorer)`` averaged over SEEDS (per design), leaving the seed at 0."""
+    seen = []
+    for seed in SEEDS:
+        explorer.controls["seed"].value = seed
+        seen.append(read(explorer))
+    explorer.controls["seed"].value = 0
+    return {name: float(np.mean([s[name] for s in seen])) for name in seen[0]}
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return growth.growth_panel()
+
+
+def slots(explorer) -> dict[str, float]:
+    """Busy share of the worker slots (sync) or CPU slots (async), per design."""
+    return {d: b.get("worker slots", b.get("CPU slots")) for d, b in bars(explorer).items()}
+
+
+def test_panel_more_load_fills_the_sync_slots_only(panel):
+    before = len(panel.timings)
+    low, fast = over_seeds(panel, slots), over_seeds(panel, median_latency)
+    panel.controls["arrival rate (sessions/s)"].value = 0.4
+    high, slow = over_seeds(panel, slots), over_seeds(panel, median_latency)
+    panel.controls["arrival rate (sessions/s)"].value = 0.2
+    assert high[SYNC] > growth.SATURATED > low[SYNC]
+    assert high[ASYNC] < 0.05  # async slots only run CPU bursts
+    assert slow[SYNC] > fast[SYNC] + 5  # turns queue for a slot
+    assert slow[ASYNC] < fast[ASYNC] + 2
+    assert len(panel.timings) > before
+
+
+def test_panel_one_more_worker_halves_the_slot_load(panel):
+    panel.controls["arrival rate (sessions/s)"].value = 0.3
+    one = over_seeds(panel, slots)
+    panel.controls["workers"].value = 2
+    two = over_seeds(panel, slots)
+    panel.controls["workers"].value = 1
+    panel.controls["arrival rate (sessions/s)"].value = 0.2
+    assert two[SYNC] < 0.65 * one[SYNC]
+
+
+def test_panel_fewer_store_connections_load_the_store_for_both(panel):
+    panel.controls["arrival rate (sessions/s)"].value = 1.0
+    panel.controls["workers"].value = 4
+    store = lambda e: {d: b["store connections"] for d, b in bars(e).items()}  # noqa: E731
+    two = over_seeds(panel, store)
+    panel.controls["store connections"].value = 1
+    one = over_seeds(panel, store)
+    panel.controls["store connections"].value = 2
+    panel.controls["workers"].value = 1
+    panel.controls["arrival rate (sessions/s)"].value = 0.2
+    for design in (SYNC, ASYNC):
+        assert one[design] > 1.6 * two[design]
+    assert one[SYNC] > 0.7
+
+
+def test_panel_flash_crowd_piles_up_in_front_of_the_small_monolith(panel):
+    calm = over_seeds(panel, lambda e: in_system(e, 150, 300))
+    panel.controls["flash crowd x"].value = 4
+    crowd = over_seeds(panel, lambda e: in_system(e, 150, 300))
+    panel.controls["workers"].value = 2
+    absorbed = over_seeds(panel, lambda e: in_system(e, 150, 300))
+    panel.controls["workers"].value = 1
+    panel.controls["flash crowd x"].value = 1
+    assert crowd[SYNC] > 2 * calm[SYNC]
+    assert absorbed[SYNC] < 0.6 * crowd[SYNC]
+
+
+def test_panel_update_budget(panel):
+    times = np.array(panel.timings)
+    assert len(times) >= 20
+    assert np.median(times) < 0.3  # the lab's budget is 0.15 s; leave room for a busy CI box
+
+
+# -- reading the metrics and fixing ---------------------------------------------------------------
+
+
+def month(rate: float, **changes) -> list:
+    return growth.runs(growth.product(**{"workload.arrival_rate": rate, **changes}), SEEDS[:2])
+
+
+def test_nothing_saturated_in_month_one():
+    seen = month(0.1)
+    assert growth.bottleneck(seen) is None
+    assert all(0 <= v < growth.SATURATED for v in growth.mean_loads(seen).values())
+
+
+def test_too_few_slots_is_a_worker_bottleneck_and_a_worker_fixes_it():
+    scenario = growth.product(**{"workload.arrival_rate": 0.4})
+    seen = growth.runs(scenario, SEEDS[:2])
+    name, value, evidence = growth.bottleneck(seen)
+    assert name == "worker slots" and value > 0.9 and f"{value:.0%}" in evidence
+    waiting = np.mean([growth.waiting_share(r) for r in seen])
+    assert waiting > 0.99  # a sync slot waits for the LLM, the tool and the store
+    fixed, reason = growth.smallest_fix(scenario, (name, value, evidence), waiting)
+    assert fixed.workers.count == 2 and "add a worker" in reason
+    at_cap, reason = growth.smallest_fix(scenario.with_(**{"workers.count": 3}),
+                                         (name, value, evidence), waiting)
+    assert at_cap.architecture.execution == "async" and "async" in reason
+    assert at_cap.workers.count == 3
+
+
+def test_a_slow_store_is_named_before_the_slots_it_fills():
+    """Sync turns hold their slots while they wait for the store: both look busy, and the
+    store is the one to fix."""
+    seen = month(1.0, **{"workers.count": 6, "store.servers": 1,
+                         "store.per_1k_tokens": 0.3})
+    load = growth.mean_loads(seen)
+    assert load["store connections"] > growth.SATURATED
+    name, _, _ = growth.bottleneck(seen)
+    assert name == "store connections"
+    scenario = seen[0].scenario
+    fixed, reason = growth.smallest_fix(scenario, growth.bottleneck(seen))
+    assert fixed.store.servers == 2 and "store connection" in reason
+
+
+def test_a_hot_tool_gets_a_replica_in_microservices_a_worker_in_a_monolith():
+    scenario = growth.complex_start(**{"workload.arrival_rate": 1.2,
+                                       "tools.search.replicas": 1})
+    seen = growth.runs(scenario, SEEDS[:2])
+    found = growth.bottleneck(seen)
+    assert found[0] == "tool search"
+    fixed, reason = growth.smallest_fix(scenario, found)
+    assert fixed.tools[0].replicas == 2 and "replica" in reason
+    mono, reason = growth.smallest_fix(scenario.with_(architecture=growth.SIMPLE), found)
+    assert mono.workers.count == scenario.workers.count + 1 and "worker" in reason
+
+
+def test_a_provider_quota_shows_as_429s_and_doubles():
+    scenario = growth.product(**{"workload.arrival_rate": 0.5, "workers.count": 2,
+                                 "architecture.execution": "async",
+                                 "llm.requests_per_minute": 60.0})
+    seen = growth.runs(scenario, SEEDS[:2])
+    name, share, _ = growth.bottleneck(seen)
+    assert name == "LLM rate limit" and share > 0.1
+    assert share == pytest.approx(np.mean([r.summary()["cause_rate_limited"] / r.summary()[
+        "arrivals"] for r in seen]), rel=0.05)
+    fixed, _ = growth.smallest_fix(scenario, (name, share, ""))
+    assert fixed.llm.requests_per_minute == 120.0
+
+
+def test_slot_load_follows_littles_law_below_saturation():
+    held = growth.held_seconds(month(0.1))
+    for rate in (0.1, 0.15):
+        simulated = np.mean([growth.loads(r)["worker slots"] for r in month(rate)])
+        formula = sl.theory.utilisation(rate * 3, held, 8)
+        assert simulated == pytest.approx(formula, rel=0.2)
+
+
+# -- the months ------------------------------------------------------------------------------------
+
+
+def test_right_size_fixes_until_the_slo_is_met():
+    steps = growth.right_size(growth.product(**{"workload.arrival_rate": 0.5}), SEEDS[:2])
+    assert len(steps) >= 2
+    assert all(reason for _, _, reason in steps[:-1]) and steps[-1][2] == ""
+    last = steps[-1][1]
+    assert np.mean([r.summary()["slo_attainment"] for r in last]) >= 0.95
+    counts = [s.workers.count for s, _, _ in steps]
+    assert counts == sorted(counts)  # only ever adds
+
+
+def test_month_mix_weights_each_unfixed_design_by_the_lag():
+    def fake(slo):
+        row = pd.Series({"slo_attainment": slo, "latency_p95": 1.0, "cost": 1.0,
+                         "cost_per_ok": 0.01, "n_ok": 10})
+        return growth.Reading(growth.product(), row, {}, 0.0)
+    steps = [(None, [fake(0.0)], "a"), (None, [fake(0.5)], "b"), (None, [fake(1.0)], "")]
+    assert growth.month_mix(steps, 0.25)["slo"][0] == pytest.approx(0.25 * 0.5 + 0.5)
+    assert growth.month_mix(steps, 0.6)["slo"][0] == pytest.approx(0.4 * 0.5)
+    assert growth.month_mix(steps[-1:], 0.25)["slo"][0] == 1.0
+
+
+def test_grow_simple_scales_in_steps_complex_pays_from_day_one():
+    rates = growth.monthly_rates(0.1, 1.5, 5)
+    table = growth.compare(rates, SEEDS[:2])
+    simple = table[table["strategy"] == "simple first"]
+    complex_ = table[table["strategy"] == "complex first"]
+    assert simple["infra_per_hour"].is_monotonic_increasing
+    assert complex_["infra_per_hour"].nunique() == 1
+    assert (simple["infra_per_hour"] < complex_["infra_per_hour"].to_numpy()).all()
+    assert simple["changes"].map(len).sum() >= 1
+    assert (complex_["slo"] >= 0.95).all()
+    totals = growth.totals(table)
+    assert totals.loc["simple first", "infra"] < totals.loc["complex first", "infra"]
+    diff, low, high = growth.paired(table, "slo")
+    assert diff == pytest.approx(totals.loc["simple first", "slo"]
+                                 - totals.loc["complex first", "slo"])
+    assert low <= diff <= high
+    fig = growth.growth_figure(table)
+    assert len(fig.data) == 4
