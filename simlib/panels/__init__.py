@@ -8,7 +8,8 @@ redraw well within the lab's budget (p95 under 0.3 s per slider move).
 
 import importlib
 
-NOTEBOOKS = ("queueing", "state", "execution", "deployment")
+NOTEBOOKS = ("queueing", "state", "execution", "deployment", "resilience", "choosing", "growth",
+             "replay")
 
 
 def __getattr__(name: str):
