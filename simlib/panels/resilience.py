@@ -1,0 +1,316 @@
+"""Faults and resilience: the explorers and helpers of notebook 04.
+
+Two systems. :func:`agent` is a small chat service (one LLM call of about 3 s per turn on 2
+workers of 4 slots, 2 turns/s: about 80% busy) that meets the three kinds of trouble of
+production (network issues, limited resources, unpredictable users) and the patterns that
+answer them: retries, a circuit breaker, load shedding, a fallback. The retry storm is
+:func:`storm` (``sl.presets.retry_storm``): one LLM endpoint of capacity 10 calls/s, callers
+that time out after 1 s without cancelling and retry 3 times at once; :func:`storm_fixes`
+changes one policy at a time to see which one prevents its metastable collapse.
+
+Importing this module adds one chart to :data:`simlib.widgets.VIEWS`, ``resilience_attempts``
+(LLM attempts per second against the endpoint's capacity), which the storm panel shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .. import plots, presets
+from ..faults import windows
+from ..records import Result
+from ..resilience import (
+    Bulkhead,
+    CircuitBreaker,
+    Fallback,
+    LoadShedding,
+    Retry,
+    RetryBudget,
+    Timeout,
+)
+from ..scenario import Scenario
+from ..widgets import VIEWS, Control, Explorer, explore, flash_crowd, latency_spike, outage, slider
+from .execution import text_table
+
+__all__ = ["BACKOFFS", "BREAKER", "BUDGET", "SINCE", "agent", "attempts_per_second",
+           "ok_per_second", "patterns_panel", "retry_sleeps", "storm", "storm_figure",
+           "storm_fixes", "storm_panel", "text_table", "waiting_abandoned"]
+
+BREAKER = CircuitBreaker(failure_threshold=0.5, window=30.0, min_calls=5, open_time=10.0)
+"""The breaker of this notebook: opens for 10 s when at least half of the calls that ended in the
+last 30 s (5 at least) failed. It wraps the retries, so it counts a call once, after its last
+attempt: a slow, retried call reaches it late."""
+BUDGET = RetryBudget(ratio=0.1, max_tokens=10.0)
+"""The retry budget: about one retry per ten successes, at most 10 in a burst."""
+BACKOFFS = {"immediate": ("none", 0.0, 0.0), "exponential, no jitter": ("none", 0.5, 10.0),
+            "full jitter": ("full", 0.5, 10.0), "equal jitter": ("equal", 0.5, 10.0),
+            "decorrelated jitter": ("decorrelated", 0.5, 10.0)}
+"""Backoff choices of the storm panel: name -> (kind, base, cap)."""
+
+
+def agent(**changes) -> Scenario:
+    """The chat service of the patterns panel, from ``presets.qa_bot``: one-turn sessions of
+    one LLM call (mean 3.15 s: about 0.7 s to first token and 200 output tokens at 80/s), 2
+    workers of 4 slots (capacity about 2.5 turns/s, so 80% busy at the default 2 turns/s),
+    400 s with a 60 s warm-up and a 10 s latency target. No resilience pattern; ``changes`` in
+    ``with_`` form."""
+    scenario = presets.qa_bot(**{"workload.arrival_rate": 2.0, "workers.count": 2,
+                                 "workers.slots": 4, "duration": 400.0, "warmup": 60.0,
+                                 "slo_latency": 10.0})
+    return scenario.with_(**changes)
+
+
+SINCE = 250.0
+"""A storm run has collapsed when fewer than half of the turns arriving from here on (130 s
+after the trigger ended, as in ``tests/test_retry_storm.py``) are answered ok."""
+
+
+def storm(arrival_rate: float = 4.0, trigger: bool = False, safe: bool = False,
+          duration: float = 400.0) -> Scenario:
+    """``sl.presets.retry_storm`` with its timeline sampled every second instead of every
+    0.05 s: a collapse is read from the turns table, and the coarser timeline makes a healthy
+    run about twice as fast. Nothing else changes; read collapses from :data:`SINCE`."""
+    return presets.retry_storm(arrival_rate, trigger, safe, duration).with_(sample_every=1.0)
+
+
+def storm_fixes(scenario: Scenario) -> dict[str, Scenario]:
+    """The storm scenario with one policy changed at a time (and the preset's safe set): no
+    retries; backoff with full jitter; a retry budget; timeouts that cancel the call; a circuit
+    breaker; a bulkhead (1 call in progress, 10 waiting, the rest refused at once)."""
+    changes = {
+        "no retries": {"retry": None},
+        "backoff + full jitter": {"retry": Retry(3, "full", 0.5, 10.0)},
+        "retry budget (10%)": {"retry": Retry(3, "none", 0.0, 0.0, budget=BUDGET)},
+        "timeout cancels the call": {"timeout": Timeout(1.0, cancel=True)},
+        "circuit breaker": {"breaker": BREAKER},
+        "bulkhead (1 + 10 waiting)": {"bulkhead": Bulkhead(max_concurrent=1, max_queue=10)},
+        "jitter + budget (preset safe)": {"retry": Retry(3, "full", 0.5, 10.0, budget=BUDGET)},
+    }
+    return {name: scenario.with_(**{f"resilience.llm.{k}": v for k, v in change.items()})
+            for name, change in changes.items()}
+
+
+# -- measurements --------------------------------------------------------------------------------
+
+
+def retry_sleeps(result: Result) -> pd.Series:
+    """The backoff sleep before the first retry, one per measured turn that took exactly two
+    attempts: latency - 2 x service. Exact when the scenario has a deterministic LLM time, no
+    output tokens, no CPU and no queueing (``presets.mmc`` with many servers, ``kind=
+    "deterministic"``): a retried attempt takes the same time as the first."""
+    turns = result.turns
+    two = turns[~turns["warmup"] & (turns["attempts"] == 2) & (turns["outcome"] == "ok")]
+    return two["latency"] - 2 * result.scenario.llm.ttft.mean
+
+
+def _per_second(times: pd.Series, weights: pd.Series | None, duration: float,
+                bucket: float) -> pd.Series:
+    """Sum of ``weights`` (or a count) per bucket of ``times``, per second, empty buckets as 0
+    (index: the bucket's middle)."""
+    keys = (times // bucket).astype(int)
+    sums = (weights.groupby(keys).sum() if weights is not None else keys.value_counts())
+    index = np.arange(int(np.ceil(duration / bucket)))
+    sums = sums.reindex(index, fill_value=0).sort_index()
+    return pd.Series(sums.to_numpy() / bucket, index=(index + 0.5) * bucket)
+
+
+def attempts_per_second(result: Result, bucket: float = 10.0) -> pd.Series:
+    """LLM attempts per second (retries included), by the arrival time of their turn, in
+    buckets of ``bucket`` seconds (index: the bucket's middle)."""
+    turns = result.turns
+    return _per_second(turns["arrival"], turns["attempts"], result.scenario.duration, bucket)
+
+
+def ok_per_second(result: Result, bucket: float = 10.0) -> pd.Series:
+    """Turns answered ok per second, by finish time, in buckets (0 where none finished)."""
+    turns = result.turns
+    done = turns[turns["outcome"] == "ok"]["finish"]
+    return _per_second(done, None, result.scenario.duration, bucket)
+
+
+def waiting_abandoned(result: Result) -> float:
+    """Abandoned calls in the system on average: wasted work (call-seconds that calls ran on,
+    queued or served, after their caller gave up) over the measured seconds (Little's law)."""
+    scenario = result.scenario
+    return float(result.summary()["wasted_work"] / (scenario.duration - scenario.warmup))
+
+
+def _capacity(scenario: Scenario) -> float:
+    """LLM calls per second the endpoint can serve (inf without a concurrency cap)."""
+    cap = scenario.llm.concurrency
+    return cap / scenario.llm.ttft.mean if cap else float("inf")
+
+
+# -- charts --------------------------------------------------------------------------------------
+
+PALETTE = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#9c755f")
+
+
+def _attempts_figure(results: Mapping[str, Result], scenario: Scenario,
+                     colours: Mapping[str, str]) -> go.Figure:
+    """Attempts per second (solid) and ok answers per second (dotted) per run, and the LLM's
+    capacity (dashed grey), with fault windows shaded."""
+    fig = go.Figure()
+    for name, result in results.items():
+        rate, done = attempts_per_second(result), ok_per_second(result)
+        fig.add_scatter(x=rate.index, y=rate.to_numpy(), mode="lines", name=f"{name}: attempts",
+                        line={"color": colours[name]})
+        fig.add_scatter(x=done.index, y=done.to_numpy(), mode="lines", name=f"{name}: ok answers",
+                        line={"color": colours[name], "dash": "dot"})
+    capacity = _capacity(scenario)
+    fig.add_scatter(x=[0.0, scenario.duration], y=[capacity, capacity] if np.isfinite(capacity)
+                    else [None, None], mode="lines", name="LLM capacity",
+                    line={"color": plots.COLOURS["formula"], "dash": "dash"})
+    for start, end in windows(scenario):
+        fig.add_vrect(x0=start, x1=end, fillcolor="#d62728", opacity=0.12, line_width=0)
+    return plots._layout(fig, "time (s)", "per second", "LLM attempts and ok answers")
+
+
+def storm_figure(results: Mapping[str, Result]) -> go.Figure:
+    """One run per policy (same seed): LLM attempts per second against its capacity, and ok
+    answers per second. A storm is attempts pinned far above the answers after the trigger."""
+    colours = dict(zip(results, PALETTE, strict=False))
+    scenario = next(iter(results.values())).scenario
+    return _attempts_figure(results, scenario, colours)
+
+
+def _attempts_view(results: Mapping[str, Result], scenario: Scenario) -> go.Figure:
+    colours = {name: plots.COLOURS.get(name, PALETTE[0]) for name in results}
+    return _attempts_figure(results, scenario, colours)
+
+
+VIEWS["resilience_attempts"] = _attempts_view
+
+
+# -- controls ------------------------------------------------------------------------------------
+
+
+def _dropdown(label: str, options: list[str], value: str) -> w.Dropdown:
+    return w.Dropdown(options=options, value=value, description=label,
+                      style={"description_width": "initial"})
+
+
+def _slider(label: str, low: float, high: float, step: float, value: float) -> w.FloatSlider:
+    return w.FloatSlider(min=low, max=high, step=step, value=value, description=label,
+                         continuous_update=False, style={"description_width": "initial"},
+                         layout=w.Layout(width="340px"))
+
+
+def pick(path: str, options: Mapping[str, object], label: str, value: str) -> Control:
+    """A dropdown of named settings for the field at ``path`` (a name may stand for None)."""
+    return Control(label, lambda: _dropdown(label, list(options), value),
+                   lambda s, v: s.with_(**{path: options[v]}))
+
+
+def backoff_choice(label: str = "backoff") -> Control:
+    """A dropdown of :data:`BACKOFFS` for the LLM's retry (kind, base and cap together)."""
+    def apply(scenario, name):
+        kind, base, cap = BACKOFFS[name]
+        return scenario.with_(**{"resilience.llm.retry.backoff": kind,
+                                 "resilience.llm.retry.base": base,
+                                 "resilience.llm.retry.cap": cap})
+    return Control(label, lambda: _dropdown(label, list(BACKOFFS), "immediate"), apply)
+
+
+def retries(label: str = "LLM retries (full jitter)") -> Control:
+    """A slider: retries of a failed LLM call, full-jitter backoff from 0.2 s (0 = none)."""
+    def make():
+        return w.IntSlider(min=0, max=5, step=1, value=0, description=label,
+                           continuous_update=False, style={"description_width": "initial"},
+                           layout=w.Layout(width="340px"))
+
+    def apply(scenario, value):
+        retry = Retry(value, "full", 0.2, 10.0) if value else None
+        return scenario.with_(**{"resilience.llm.retry": retry})
+    return Control(label, make, apply)
+
+
+def shedding_wait(label: str = "shed after waiting (s, 0 = never)") -> Control:
+    """A slider: turns that wait longer than this for a worker are shed (0 = no shedding)."""
+    def apply(scenario, value):
+        return scenario.with_(**{"resilience.shedding": LoadShedding(max_wait=value)
+                                 if value else None})
+    return Control(label, lambda: _slider(label, 0.0, 60.0, 5.0, 0.0), apply)
+
+
+# -- the explorers -------------------------------------------------------------------------------
+
+
+def storm_panel(seed: int = 0) -> Explorer:
+    """The retry storm: one LLM endpoint (capacity 10 calls/s), 1 s timeouts, retries.
+
+    Controls: the arrival rate; an LLM slow-down (x times slower from 60 to 80 s: the
+    trigger); retries, their backoff, the timeout and whether it cancels the abandoned call;
+    a retry budget; a circuit breaker. Charts: LLM attempts per second (solid, by the arrival
+    of their turn) against the endpoint's capacity (dashed) and ok answers per second
+    (dotted); how the measured turns ended. 160 s per run, 50 s of warm-up.
+
+    What to try:
+
+    - at 4 turns/s, set the slow-down to 10: during the spike every call times out and is
+      retried at once; attempts jump far above the capacity line and *stay* there after the
+      spike ends, while ok answers fall to zero: the overload feeds itself;
+    - switch on the retry budget, or make the timeout cancel the call, or the breaker: the
+      spike still hurts, but the system is back within seconds of its end;
+    - try the backoff kinds with the budget off: jitter spreads the retries in time but sends
+      as many, so the storm stays;
+    - lower the rate: at 1.5 turns/s the same spike passes (6 attempts/s fit under the
+      capacity, and the backlog drains); at 2 it drains too, but slower than this run is long;
+      at 3 it never does. With no trigger, at 4 or 5 turns/s a seed now and then collapses on
+      its own: try a few seeds.
+    """
+    scenario = storm(arrival_rate=4.0, duration=160.0)  # the slow-down control: the trigger
+    controls = [
+        slider("workload.arrival_rate", 1.0, 5.0, 0.5, "arrival rate (turns/s)", 4.0),
+        latency_spike("llm", start=60.0, duration=20.0, label="LLM slow-down x (60-80 s)"),
+        slider("resilience.llm.retry.retries", 0, 5, 1, "retries", 3, integer=True),
+        backoff_choice(),
+        slider("resilience.llm.timeout.seconds", 0.5, 5.0, 0.5, "timeout (s)", 1.0),
+        pick("resilience.llm.timeout.cancel", {"keeps running": False, "is cancelled": True},
+             "abandoned call", "keeps running"),
+        pick("resilience.llm.retry.budget", {"off": None, "10% of successes": BUDGET},
+             "retry budget", "off"),
+        pick("resilience.llm.breaker", {"off": None, "on": BREAKER}, "circuit breaker", "off"),
+    ]
+    return explore(scenario, controls, views=["resilience_attempts", "outcomes"], seed=seed)
+
+
+def patterns_panel(seed: int = 0) -> Explorer:
+    """The chat service of :func:`agent` in trouble, and the patterns that answer it.
+
+    Trouble (each from 150 to 210 s): an LLM brown-out (a share of calls fail: network issues
+    on the way to the provider, or the provider itself), an LLM slow-down, a flash crowd
+    (unpredictable users); and limited resources (worker slots). Patterns: retries with full
+    jitter, a circuit breaker, load shedding on queue wait, a fallback answer (a cheaper model,
+    0.3 s, counted as degraded). Charts: how turns ended, and turns in the system.
+
+    What to try:
+
+    - brown-out 0.3: about 30% of the window's turns fail; 2 or 3 retries rescue nearly all
+      of them (1 - 0.3^(N+1)) for a few more calls;
+    - brown-out 1 (a full outage) with 3 retries: fewer failures, but each failing turn holds
+      its slot for four 3 s attempts, so a queue builds (the in-system bump); add the breaker:
+      calls fail at once, the queue vanishes; add the fallback: the failures become degraded
+      answers;
+    - flash crowd x3, or slow-down x4: the queue and the latency grow for the whole window and
+      beyond; shed after 10 s: some turns are refused, the rest are answered in time;
+    - drop the slots to 2 per worker: the same trouble hurts far more when capacity is tight.
+    """
+    controls = [
+        slider("workload.arrival_rate", 0.5, 3.0, 0.25, "arrival rate (turns/s)", 2.0),
+        flash_crowd(start=150.0, duration=60.0, label="flash crowd x (150-210 s)"),
+        slider("workers.slots", 1, 8, 1, "slots per worker (2 workers)", 4, integer=True),
+        outage("llm", start=150.0, duration=60.0, label="LLM brown-out error rate"),
+        latency_spike("llm", start=150.0, duration=60.0, label="LLM slow-down x"),
+        retries(),
+        pick("resilience.llm.breaker", {"off": None, "on": BREAKER}, "circuit breaker", "off"),
+        shedding_wait(),
+        pick("resilience.fallback", {"off": None, "cheaper model (0.3 s)": Fallback()},
+             "fallback", "off"),
+    ]
+    return explore(agent(), controls, views=["outcomes", "in_system"], seed=seed)

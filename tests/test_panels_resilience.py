@@ -1,0 +1,203 @@
+"""The explorers of notebook 04 (faults and resilience), driven without a browser.
+
+Each test moves a control the way a learner would and checks that the charts moved in the
+direction the mechanism dictates: a latency spike tips the retry storm into a collapse that
+outlives it, and a retry budget, cancelling timeouts or a breaker let it recover; a brown-out
+fails turns, retries rescue them, a fallback turns failures into degraded answers, a breaker
+empties the queue that retries build in an outage, and shedding bounds the queue of a flash
+crowd. Sums over a few seeds keep the assertions off any one seed's quirks.
+"""
+
+import numpy as np
+import pytest
+
+import simlib as sl
+from simlib.panels import resilience as rs
+
+SEEDS = (0, 1, 2)
+SPIKE = "LLM slow-down x (60-80 s)"
+DESIGN = "stateless/sync/monolith"
+
+
+def series(explorer, name: str, low: float, high: float, figure: int = 0) -> float:
+    """Mean y of the trace ``name`` over x in [low, high)."""
+    trace = next(t for t in explorer.figures[figure].data if t.name == name)
+    x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
+    return float(y[(x >= low) & (x < high)].mean())
+
+
+def late_ok(explorer) -> float:
+    """Ok answers per second from 110 s on (30 s after the trigger ended), summed over seeds."""
+    total = 0.0
+    for seed in SEEDS:
+        explorer.controls["seed"].value = seed
+        total += series(explorer, f"{DESIGN}: ok answers", 110, 160)
+    explorer.controls["seed"].value = 0
+    return total
+
+
+def bars(explorer, outcome: str) -> int:
+    """Measured turns ending in ``outcome``, read from the outcomes chart, summed over seeds."""
+    total = 0
+    for seed in SEEDS:
+        explorer.controls["seed"].value = seed
+        trace = explorer.figures[0].data[0]
+        total += int(dict(zip(trace.x, trace.y, strict=True)).get(outcome, 0))
+    explorer.controls["seed"].value = 0
+    return total
+
+
+def in_system(explorer, low: float = 150, high: float = 260, how=np.max) -> float:
+    """Turns in the system over [low, high) (their maximum, or ``how``), averaged over seeds."""
+    values = []
+    for seed in SEEDS:
+        explorer.controls["seed"].value = seed
+        trace = explorer.figures[1].data[0]
+        x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
+        values.append(how(y[(x >= low) & (x < high)]))
+    explorer.controls["seed"].value = 0
+    return float(np.mean(values))
+
+
+# -- the retry storm -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def storm():
+    return rs.storm_panel()
+
+
+def test_a_trigger_tips_the_storm_into_a_collapse_that_outlives_it(storm):
+    calm = late_ok(storm)
+    storm.controls[SPIKE].value = 10.0
+    tipped = late_ok(storm)
+    attempts = series(storm, f"{DESIGN}: attempts", 110, 160)
+    storm.controls[SPIKE].value = 1.0
+    assert calm > 3.0 * len(SEEDS)  # about the 4 turns/s that arrive
+    assert tipped < 0.2 * calm
+    assert attempts > 10.0  # pinned above the endpoint's capacity of 10 calls/s
+    assert len(storm.timings) >= 2 * len(SEEDS)
+
+
+@pytest.mark.parametrize(("label", "value"), [("retry budget", "10% of successes"),
+                                              ("abandoned call", "is cancelled"),
+                                              ("circuit breaker", "on"), ("retries", 0)])
+def test_fewer_retries_or_less_abandoned_work_let_the_storm_recover(storm, label, value):
+    storm.controls[SPIKE].value = 10.0
+    tipped = late_ok(storm)
+    default = storm.controls[label].value
+    storm.controls[label].value = value
+    fixed = late_ok(storm)
+    storm.controls[label].value = default
+    storm.controls[SPIKE].value = 1.0
+    assert fixed > 0.8 * 4.0 * len(SEEDS) > 5 * tipped
+
+
+def test_jitter_alone_spreads_the_retries_but_does_not_stop_the_storm(storm):
+    storm.controls[SPIKE].value = 10.0
+    storm.controls["backoff"].value = "full jitter"
+    jittered = late_ok(storm)
+    storm.controls["backoff"].value = "immediate"
+    storm.controls[SPIKE].value = 1.0
+    assert jittered < 0.2 * 4.0 * len(SEEDS)
+
+
+def test_below_capacity_over_attempts_the_same_trigger_passes(storm):
+    """At 1.5 turns/s even 4 attempts per turn (6/s) fit under the capacity: the backlog the
+    spike left drains, and ok answers come back to the arrivals."""
+    storm.controls["arrival rate (turns/s)"].value = 1.5
+    storm.controls[SPIKE].value = 10.0
+    recovered = late_ok(storm)
+    storm.controls[SPIKE].value = 1.0
+    storm.controls["arrival rate (turns/s)"].value = 4.0
+    assert recovered > 0.8 * 1.5 * len(SEEDS)
+
+
+# -- the patterns panel --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def patterns():
+    return rs.patterns_panel()
+
+
+def test_a_brownout_fails_turns_and_retries_rescue_them(patterns):
+    assert bars(patterns, "failed") == 0
+    patterns.controls["LLM brown-out error rate"].value = 0.3
+    hit = bars(patterns, "failed")
+    patterns.controls["LLM retries (full jitter)"].value = 3
+    rescued = bars(patterns, "failed")
+    patterns.controls["LLM retries (full jitter)"].value = 0
+    patterns.controls["LLM brown-out error rate"].value = 0.0
+    assert hit > 20 * len(SEEDS)  # about 0.3 x 120 turns in the window, per seed
+    assert rescued < 0.1 * hit  # 0.3^4 < 1% of the calls fail four times
+
+
+def test_a_fallback_turns_failures_into_degraded_answers(patterns):
+    patterns.controls["LLM brown-out error rate"].value = 1.0
+    failed = bars(patterns, "failed")
+    patterns.controls["fallback"].value = "cheaper model (0.3 s)"
+    after = {outcome: bars(patterns, outcome) for outcome in ("failed", "degraded")}
+    patterns.controls["fallback"].value = "off"
+    patterns.controls["LLM brown-out error rate"].value = 0.0
+    assert failed > 50 * len(SEEDS)
+    assert after["failed"] == 0
+    assert after["degraded"] == pytest.approx(failed, rel=0.05)  # the same turns, a bit later
+
+
+def test_retries_in_an_outage_build_a_queue_that_the_breaker_empties(patterns):
+    """Each failing turn holds its slot for four 3 s attempts: the queue grows. The breaker
+    fails the calls at once instead, once it has seen enough failures, so the slots free up."""
+    patterns.controls["LLM brown-out error rate"].value = 1.0
+    plain = in_system(patterns, how=np.mean)
+    patterns.controls["LLM retries (full jitter)"].value = 3
+    retried = in_system(patterns, how=np.mean)
+    patterns.controls["circuit breaker"].value = "on"
+    broken = in_system(patterns, how=np.mean)
+    patterns.controls["circuit breaker"].value = "off"
+    patterns.controls["LLM retries (full jitter)"].value = 0
+    patterns.controls["LLM brown-out error rate"].value = 0.0
+    assert retried > 2 * plain
+    assert broken < 0.5 * retried
+
+
+def test_shedding_bounds_the_queue_of_a_flash_crowd(patterns):
+    calm = in_system(patterns)
+    patterns.controls["flash crowd x (150-210 s)"].value = 3.0
+    crowd = in_system(patterns)
+    patterns.controls["shed after waiting (s, 0 = never)"].value = 10.0
+    shed, kept = bars(patterns, "shed"), in_system(patterns)
+    patterns.controls["shed after waiting (s, 0 = never)"].value = 0.0
+    patterns.controls["flash crowd x (150-210 s)"].value = 1.0
+    assert crowd > 3 * calm
+    assert shed > 0 and kept < 0.5 * crowd
+
+
+def test_fewer_slots_make_the_same_load_queue(patterns):
+    roomy = in_system(patterns, 60, 400)
+    patterns.controls["slots per worker (2 workers)"].value = 2
+    tight = in_system(patterns, 60, 400)
+    patterns.controls["slots per worker (2 workers)"].value = 4
+    assert tight > 2 * roomy
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def test_retry_sleeps_recover_the_backoff_of_a_deterministic_call():
+    scenario = sl.presets.mmc(2.0, 0.5, 64, duration=300.0, warmup=30.0, kind="deterministic",
+                              **{"llm.error_rate": 0.3, "resilience.llm": sl.Policy(
+                                  retry=sl.Retry(1, "none", 1.0, 10.0))})
+    sleeps = rs.retry_sleeps(sl.run(scenario, 0))
+    assert len(sleeps) > 50
+    assert np.allclose(sleeps, 1.0)
+
+
+def test_storm_fixes_change_one_policy_each():
+    base = sl.presets.retry_storm(4.0, trigger=True)
+    fixes = rs.storm_fixes(base)
+    assert fixes["no retries"].resilience.llm.retry is None
+    assert fixes["circuit breaker"].resilience.llm.breaker == rs.BREAKER
+    assert fixes["timeout cancels the call"].resilience.llm.timeout.cancel
+    for scenario in fixes.values():
+        assert scenario.faults == base.faults and scenario.workload == base.workload
