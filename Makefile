@@ -16,6 +16,7 @@ help:
 	@echo "make test   - set up .venv and run every test (unit, theory, notebooks)"
 	@echo "make lint   - ruff"
 	@echo "make notebooks - re-execute every notebook in place (after changing simlib)"
+	@echo "make bench  - benchmarks (ratios measured in one run)"
 	@echo "make clean  - remove .venv and caches"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -37,6 +38,9 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests \
 	  --nbval --nbval-current-env notebooks
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine.py
 
 notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
