@@ -134,7 +134,6 @@ class LLMProvider(Faultable):
     """The LLM API: rate limits, an optional concurrency cap, latency and errors."""
 
     remote = False  # the provider is outside every design alike; its network time is in ttft
-    kind = "llm"
 
     def __init__(self, env: simpy.Environment, config: LLM, streams: Streams,
                  name: str = "llm"):
@@ -192,8 +191,6 @@ class LLMProvider(Faultable):
 class ToolService(Faultable):
     """One tool: ``capacity`` concurrent calls (per replica), a latency drawn per call, errors."""
 
-    kind = "tools"
-
     def __init__(self, env: simpy.Environment, config: Tool, streams: Streams, replicas: int,
                  remote: bool):
         super().__init__(env, config.error_rate)
@@ -224,7 +221,7 @@ class ToolService(Faultable):
 class Store(Faultable):
     """The context store: a connection pool; time grows with the tokens read or written."""
 
-    kind = name = "store"
+    name = "store"
 
     def __init__(self, env: simpy.Environment, config: ContextStore, streams: Streams,
                  remote: bool):

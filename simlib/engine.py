@@ -90,7 +90,7 @@ class Run:
         self.store = Store(env, scenario.store, streams, remote)
         self.hop = Hop(env, scenario.network, streams)
         for target in crashable - {"workers"}:
-            for component in faults._targets(self, target):
+            for component in faults.targets(self, target):
                 component.crashed = env.event()
         self.guards = self.make_guards()
         self.fallback_latency = streams.draws(
@@ -203,7 +203,8 @@ class Run:
 
     def play(self) -> Result:
         times = session_arrivals(self.scenario.workload, self.scenario.duration,
-                                 self.streams.rng["arrivals"], self.scenario.faults)
+                                 self.streams.rng["arrivals"], self.scenario.faults,
+                                 self.planner.replay)
         self.env.process(self.arrivals(times))
         self.env.process(self.sampler())
         faults.start(self)

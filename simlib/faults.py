@@ -209,7 +209,7 @@ def start(run) -> None:
             run.env.process(process)
 
 
-def _targets(run, name: str) -> list:
+def targets(run, name: str) -> list:
     """The run-time components a target name stands for."""
     if name == "llm":
         return [run.llm]
@@ -234,14 +234,14 @@ def _window(run, fault, switch):
 
 def _outage(run, fault, rng):
     def switch(on):
-        for target in _targets(run, fault.target):
+        for target in targets(run, fault.target):
             target.add_outage(fault.error_rate, on)
     return [_window(run, fault, switch)]
 
 
 def _spike(run, fault, rng):
     def switch(on):
-        for target in _targets(run, fault.target):
+        for target in targets(run, fault.target):
             target.spike(fault.factor, on)
     return [_window(run, fault, switch)]
 
@@ -258,7 +258,7 @@ def _down_up(run, fault, index: int):
                                      and run.tool_services is None):
         worker = run.workers[index]
         return lambda: run.crash_worker(worker), lambda: run.restart_worker(worker)
-    target = _targets(run, fault.target)[0]
+    target = targets(run, fault.target)[0]
     return target.crash, target.restart
 
 
@@ -293,10 +293,10 @@ def _random_outages(run, fault, rng):
     def play():
         while True:
             yield run.env.timeout(rng.exponential(fault.mean_between))
-            for target in _targets(run, fault.target):
+            for target in targets(run, fault.target):
                 target.add_outage(fault.error_rate, True)
             yield run.env.timeout(float(repair.sample(rng, 1)[0]))
-            for target in _targets(run, fault.target):
+            for target in targets(run, fault.target):
                 target.add_outage(fault.error_rate, False)
     return [play()]
 

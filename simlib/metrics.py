@@ -147,9 +147,3 @@ def collapsed(turns: pd.DataFrame, since: float, threshold: float = 0.5) -> bool
     ``since`` (a time well after any trigger has ended) were answered ok."""
     late = turns[turns["arrival"].to_numpy() >= since]
     return bool(len(late)) and float((late["outcome"] == "ok").mean()) < threshold
-
-
-def causes(turns: pd.DataFrame) -> pd.Series:
-    """How many measured turns failed for each cause, most common first."""
-    cause = measured(turns)["cause"]
-    return cause[cause != ""].value_counts()

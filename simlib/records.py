@@ -36,7 +36,6 @@ class Recorder:
         self.context_lost = array("b")
         self.sensitive = array("b")
         self.violation = array("b")
-        self.causes: list[str] = []
         self.cause_code: dict[str, int] = {"": 0}
         self.cause = array("h")
         self.samples = {name: array("d") for name in TIMELINE}

@@ -107,17 +107,18 @@ class Replay:
 
 
 def session_arrivals(workload: Workload, duration: float, rng: np.random.Generator,
-                     faults: tuple = ()) -> np.ndarray:
+                     faults: tuple = (), replay: Replay | None = None) -> np.ndarray:
     """Sorted session arrival times in [0, duration).
 
     The base process (rate profile x bursts) is thrown at its highest rate and thinned. Flash
     crowds, given with the workload or among the scenario's faults, add a second, independent
     process in their windows (or thin the base one, for a factor below 1), so a scenario with a
-    crowd sees exactly the arrivals of the same seed without it, plus the crowd.
+    crowd sees exactly the arrivals of the same seed without it, plus the crowd. A replayed trace
+    gives its sessions' start times instead (pass the run's :class:`Replay` to reuse it).
     """
     if workload.replay is not None:
-        starts = Replay(workload.replay, workload.replay_speed).starts
-        return starts[starts < duration]
+        replay = replay or Replay(workload.replay, workload.replay_speed)
+        return replay.starts[replay.starts < duration]
     base_rng, thin_rng, crowd_rng, drop_rng, burst_rng = rng.spawn(5)
     crowds = workload.flash_crowds + tuple(f for f in faults if isinstance(f, FlashCrowd))
     switches = burst_switches(workload, duration, burst_rng)
