@@ -9,11 +9,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip
 
-.PHONY: lab test lint bench clean notebooks help
+.PHONY: lab test test-browser lint bench clean notebooks help
 
 help:
 	@echo "make lab    - set up .venv and open JupyterLab on the notebooks"
 	@echo "make test   - set up .venv and run every test (unit, theory, notebooks)"
+	@echo "make test-browser - JupyterLab in headless Chromium: run every notebook, move a slider"
 	@echo "make lint   - ruff"
 	@echo "make notebooks - re-execute every notebook in place (after changing simlib)"
 	@echo "make bench  - benchmarks (ratios measured in one run)"
@@ -36,8 +37,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests \
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests --ignore=tests/browser \
 	  --nbval --nbval-current-env notebooks
+
+# Real-browser tests: JupyterLab (and Voila) on localhost, driven in Debian's headless Chromium.
+# Playwright must not download a browser (the network reaches PyPI, Debian and npm only).
+CHROMIUM ?= /usr/bin/chromium
+test-browser: $(STAMP)
+	@[ -x "$(CHROMIUM)" ] || { echo "installing Debian chromium for the browser tests"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y chromium || { \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y chromium; }; }
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -v
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
