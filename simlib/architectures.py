@@ -25,6 +25,8 @@ held and records the failure.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import simpy
 
 from .calls import call, shielded
@@ -33,7 +35,7 @@ from .calls import call, shielded
 def turn(run, session, number: int, plan, record):
     """Serve one turn of ``session`` and hand its outcome to ``record(turn, outcome, cause)``."""
     state = run.new_turn(session, number)
-    dead_letter = run.scenario.resilience.dead_letter if run.asynchronous else None
+    dead_letter = run.dead_letter
     deliveries = 1 + (dead_letter.redeliveries if dead_letter else 0)
     for delivery in range(deliveries):
         if delivery:
@@ -76,7 +78,9 @@ def deliver(run, session, state, plan):
 
 def work(run, session, worker, state, plan):
     """The turn's work on its worker: context in, the agent loop, context out."""
-    cause = yield from context_in(run, session, worker, state)
+    cause = None
+    if session.context_tokens:  # the first turn of a session has no context yet
+        cause = yield from context_in(run, session, worker, state)
     for step in range(len(plan.cpu)):
         if cause is not None:
             return cause
@@ -96,7 +100,7 @@ def admit(run, session, state):
         worker.active[id(state)] = run.env.active_process
     else:
         queue = run.pool
-    shedding = run.scenario.resilience.shedding
+    shedding = run.shedding
     if shedding is not None and shedding.max_queue is not None and \
             queue.count >= queue.capacity and len(queue.queue) >= shedding.max_queue:
         return _refuse(run, session, state, "queue_full")
@@ -113,7 +117,7 @@ def admit(run, session, state):
         ticket.cancel()
         return _refuse(run, session, state, "queue_timeout")
     if not run.stateful:
-        worker = min(run.live_workers(), key=_busy)
+        worker = min(run.live_workers(), key=_BUSY)
         worker.active[id(state)] = run.env.active_process
     worker.busy += 1
     state.admitted = run.env.now
@@ -127,8 +131,7 @@ def _refuse(run, session, state, cause):
     return None, cause
 
 
-def _busy(worker):
-    return worker.busy
+_BUSY = attrgetter("busy")
 
 
 def release(run, worker, ticket, state):
@@ -142,8 +145,6 @@ def release(run, worker, ticket, state):
 def context_in(run, session, worker, state):
     """Bring the conversation so far: read it from the store, or find it in worker memory
     (restoring the last checkpoint from the store if the worker lost it)."""
-    if session.context_tokens == 0:
-        return None
     if not run.stateful:
         return (yield from call(run, run.store, state, session.context_tokens))
     if session.id in worker.contexts:
@@ -176,13 +177,15 @@ def context_out(run, session, worker, state, plan):
 
 def agent_step(run, worker, state, session, plan, step):
     """One step of the agent loop: a CPU burst, one LLM call, then the step's tool calls."""
-    yield from cpu_burst(run, worker, plan.cpu[step] * worker.slow)
+    seconds = plan.cpu[step] * worker.slow
+    if seconds > 0:
+        yield from cpu_burst(run, worker, seconds)
     ttft = plan.ttft[step]
     if run.stateful and session.turns_done > 0 and not state.context_lost:
         ttft *= run.scenario.llm.prompt_cache_factor
     tokens_in = session.context_tokens + plan.prompt_tokens
-    cause = yield from call(run, run.provider(state), state, ttft, tokens_in,
-                            plan.output_tokens[step])
+    llm = run.provider(state) if state.sensitive else run.llm
+    cause = yield from call(run, llm, state, ttft, tokens_in, plan.output_tokens[step])
     fallback = run.scenario.resilience.fallback
     if cause is not None and fallback is not None:
         yield run.env.timeout(run.fallback_latency())
@@ -200,8 +203,6 @@ def agent_step(run, worker, state, session, plan, step):
 
 def cpu_burst(run, worker, seconds: float):
     """Sync turns already hold their slot; async turns queue for a CPU slot for the burst only."""
-    if seconds <= 0:
-        return
     if not run.asynchronous:
         yield run.env.timeout(seconds)
         return

@@ -18,6 +18,7 @@ import simpy
 
 from .components import TokenBucket, give_back
 from .resilience import HALF_OPEN, Breaker, Budget, Policy, backoff
+from .slots import Slots
 
 
 class Guard:
@@ -28,21 +29,24 @@ class Guard:
         limit = policy.rate_limit
         self.limiter = TokenBucket(limit.burst, limit.per_second) if limit else None
         self.breaker = Breaker(policy.breaker) if policy.breaker else None
-        self.bulkhead = simpy.Resource(env, policy.bulkhead.max_concurrent) \
-            if policy.bulkhead else None
+        self.bulkhead = Slots(env, policy.bulkhead.max_concurrent) if policy.bulkhead else None
         retry = policy.retry
         self.budget = Budget(retry.budget) if retry and retry.budget else None
         self.jitter = jitter
 
 
 def call(run, dependency, turn, *work):
-    """Serve ``work`` on ``dependency`` for ``turn``; returns None or the failure's cause."""
+    """Serve ``work`` on ``dependency`` for ``turn``: a generator that returns None or the
+    failure's cause. (A plain function handing back the generator to run: with no policy and no
+    hop the dependency's own ``serve`` is that generator, one level less for every resume.)"""
     guard = run.guards.get(dependency.name)
-    if guard is None:
-        turn.calls += 1
-        turn.attempts += 1
-        return (yield from attempt(run, dependency, turn, work))
-    return (yield from guarded(run, guard, dependency, turn, work))
+    if guard is not None:
+        return guarded(run, guard, dependency, turn, work)
+    turn.calls += 1
+    turn.attempts += 1
+    if dependency.remote:
+        return attempt(run, dependency, turn, work)
+    return dependency.serve(turn, *work)
 
 
 def attempt(run, dependency, turn, work):

@@ -21,6 +21,7 @@ from collections import OrderedDict
 import simpy
 
 from .config import LLM, ContextStore, Network, Tool, Workers
+from .slots import Slots
 from .streams import Streams
 
 
@@ -63,12 +64,9 @@ class TokenBucket:
         return wait
 
 
-def resource(env: simpy.Environment, capacity: int | None, priority: bool = False):
-    """A SimPy Resource (a PriorityResource if crashes must be able to jump the queue), or None
-    for unlimited capacity."""
-    if capacity is None:
-        return None
-    return simpy.PriorityResource(env, capacity) if priority else simpy.Resource(env, capacity)
+def resource(env: simpy.Environment, capacity: int | None) -> Slots | None:
+    """``capacity`` slots (:class:`simlib.slots.Slots`), or None for unlimited capacity."""
+    return None if capacity is None else Slots(env, capacity)
 
 
 def give_back(slots, request) -> None:
@@ -143,6 +141,7 @@ class LLMProvider(Faultable):
         rpm, tpm = config.requests_per_minute, config.tokens_per_minute
         self.requests = TokenBucket(rpm, rpm / 60) if rpm else None
         self.tokens = TokenBucket(tpm, tpm / 60) if tpm else None
+        self.limited = bool(rpm or tpm)
         self.slots = resource(env, config.concurrency)
         self.coin = streams.uniform("llm", "coin" if self.priced else f"coin:{name}")
         self.in_progress = 0
@@ -164,17 +163,22 @@ class LLMProvider(Faultable):
 
     def serve(self, turn, ttft: float, tokens_in: int, tokens_out: int):
         turn.llm_calls += 1
-        self.retry_after = self.admit(tokens_in + tokens_out)
-        if self.retry_after > 0.0:
-            return "rate_limited"
+        if self.limited:
+            self.retry_after = self.admit(tokens_in + tokens_out)
+            if self.retry_after > 0.0:
+                return "rate_limited"
         request = self.slots.request() if self.slots is not None else None
         try:
             if request is not None:
                 yield request
             self.in_progress += 1
             try:
-                cause = yield from self.work((ttft + tokens_out / self.config.decode_rate)
-                                            * self.slow)
+                seconds = (ttft + tokens_out / self.config.decode_rate) * self.slow
+                if self.crashed is None:  # cannot crash: the plain wait, without a generator
+                    yield self.env.timeout(seconds)
+                    cause = None
+                else:
+                    cause = yield from self.work(seconds)
             finally:
                 self.in_progress -= 1
         finally:
@@ -278,11 +282,11 @@ class Worker(Faultable):
     """
 
     def __init__(self, env: simpy.Environment, index: int, config: Workers,
-                 admission_capacity: int | None, tools: list | None, crashable: bool):
+                 admission_capacity: int | None, tools: list | None):
         super().__init__(env, 0.0)
         self.index = index
-        self.admission = resource(env, admission_capacity, priority=crashable)
-        self.cpu = simpy.Resource(env, config.slots)
+        self.admission = resource(env, admission_capacity)
+        self.cpu = Slots(env, config.slots)
         self.tools = tools
         self.busy = 0
         self.active: dict[int, simpy.Process] = {}

@@ -39,24 +39,22 @@ class Session:
 
 
 class TurnState:
-    """What a turn has done so far; becomes one row of the turns table when it ends."""
+    """What a turn has done so far; becomes one row of the turns table when it ends.
 
-    __slots__ = ("session", "number", "arrival", "admitted", "worker", "calls", "attempts",
-                 "llm_calls", "tool_calls", "tokens_in", "tokens_out", "store_ops",
-                 "context_lost", "wasted", "degraded", "children", "row", "sensitive",
-                 "violation")
+    The class attributes are the starting values: a turn writes only what it changes (one of
+    these is made per turn, so a short ``__init__`` matters)."""
+
+    admitted = float("nan")
+    worker = -1
+    calls = attempts = llm_calls = tool_calls = 0
+    tokens_in = tokens_out = store_ops = 0
+    context_lost = degraded = sensitive = violation = False
+    wasted = 0.0
+    row = -1  # its row in the turns table, once recorded
 
     def __init__(self, session: int, number: int, arrival: float):
         self.session, self.number, self.arrival = session, number, arrival
-        self.admitted = float("nan")
-        self.worker = -1
-        self.calls = self.attempts = self.llm_calls = self.tool_calls = 0
-        self.tokens_in = self.tokens_out = self.store_ops = 0
-        self.context_lost = self.degraded = False
-        self.wasted = 0.0
-        self.children: list = []
-        self.row = -1  # its row in the turns table, once recorded
-        self.sensitive = self.violation = False
+        self.children: list = []  # processes it started (async tool calls, timed attempts)
 
 
 class Run:
@@ -75,14 +73,17 @@ class Run:
         crash_workers = "workers" in crashable or (not remote and any(
             t.startswith("tools.") for t in crashable))
         self.per_worker = w.max_in_flight if self.asynchronous else w.slots
+        self.shedding = scenario.resilience.shedding
+        self.dead_letter = scenario.resilience.dead_letter if self.asynchronous else None
+        self.crash_workers = crash_workers
         self.pool = None if self.stateful else \
-            resource(env, self.per_worker * w.count, priority=crash_workers)
+            resource(env, self.per_worker * w.count)
         self.tool_services = [ToolService(env, t, streams, t.replicas, True)
                               for t in scenario.tools] if remote else None
         self.workers = [
             Worker(env, i, w, self.per_worker if self.stateful else None,
                    None if remote else [ToolService(env, t, streams, 1, False)
-                                        for t in scenario.tools], crash_workers)
+                                        for t in scenario.tools])
             for i in range(w.count)]
         self.llm = LLMProvider(env, scenario.llm, streams)
         self.onprem = LLMProvider(env, scenario.onprem, streams, "onprem") \
@@ -133,7 +134,10 @@ class Run:
             and len(onprem.slots.queue) >= rule.max_queue
 
     def live_workers(self) -> list[Worker]:
-        return [w for w in self.workers if not w.down] or self.workers
+        """The workers that are up (all of them if none is: turns then wait for a restart)."""
+        if self.crash_workers:
+            return [w for w in self.workers if not w.down] or self.workers
+        return self.workers
 
     def pinned(self, session: Session) -> Worker:
         """The session's worker; if it is down, the sticky balancer moves it to the next live
@@ -157,7 +161,7 @@ class Run:
         row even if the turn has already ended)."""
         self.wasted += seconds
         if state.row >= 0:
-            self.recorder.numbers["wasted"][state.row] += seconds
+            self.recorder.add_wasted(state.row, seconds)
         else:
             state.wasted += seconds
 

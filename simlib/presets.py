@@ -47,7 +47,7 @@ def mmc(arrival_rate: float, service_mean: float, servers: int, duration: float 
         resilience=Resilience(shedding=None if queue_limit is None
                               else LoadShedding(max_queue=queue_limit)),
         duration=duration, warmup=warmup, slo_latency=10 * service_mean,
-        sample_every=max(service_mean / 2, duration / 100_000))
+        sample_every=max(service_mean / 2, duration / 4000))  # a chart needs no more points
     return scenario.with_(**changes)
 
 
@@ -105,6 +105,7 @@ def retry_storm(arrival_rate: float = 4.0, trigger: bool = False, safe: bool = F
     faults = (LatencySpike("llm", start=100.0, duration=20.0, factor=10.0),) if trigger else ()
     return mmc(arrival_rate, 0.1, 1, duration=duration, warmup=50.0, faults=faults, **{
         "workers.slots": 100_000, "llm.concurrency": 1, "slo_latency": 5.0,
+        "sample_every": max(0.05, duration / 100_000),  # collapse is judged on the timeline
         "resilience.llm": Policy(retry=retry, timeout=Timeout(1.0, cancel=False))})
 
 

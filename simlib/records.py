@@ -1,7 +1,9 @@
 """Records: one flat row per turn, one row per timeline sample, turned into DataFrames once.
 
-During a run, rows are appended column by column to compact ``array`` buffers (8 bytes a
-number, no Python object per value); :meth:`Recorder.result` makes the DataFrames at the end.
+During a run, each turn's row is appended to three compact ``array`` buffers, one per type
+(floats, whole numbers, flags), the columns side by side (a strided layout: one C call per type
+and turn, 8 bytes a number, no Python object per value). :meth:`Recorder.result` reshapes them
+into the DataFrames at the end.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ OUTCOMES = ("ok", "degraded", "failed", "timed_out", "shed", "silent_failure", "
 TURN_NUMBERS = ("arrival", "admitted", "finish", "tokens_in", "tokens_out", "cost", "wasted")
 TURN_COUNTS = ("session", "turn", "calls", "attempts", "llm_calls", "tool_calls", "store_ops",
                "worker")
+TURN_FLAGS = ("outcome", "cause", "context_lost", "sensitive", "violation")
+OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
+WASTED = TURN_NUMBERS.index("wasted")
 TIMELINE = ("time", "in_system", "queued", "busy", "cpu_busy", "llm_in_progress",
             "store_busy", "workers_up", "breakers_open", "ok", "not_ok", "cost", "wasted",
             "breaker_open_time")
@@ -30,48 +35,34 @@ class Recorder:
 
     def __init__(self, scenario):
         self.scenario = scenario
-        self.numbers = {name: array("d") for name in TURN_NUMBERS}
-        self.counts = {name: array("q") for name in TURN_COUNTS}
-        self.outcome = array("b")
-        self.context_lost = array("b")
-        self.sensitive = array("b")
-        self.violation = array("b")
+        self.numbers = array("d")  # TURN_NUMBERS of each row, side by side
+        self.counts = array("q")  # TURN_COUNTS
+        self.flags = array("h")  # TURN_FLAGS
+        self.rows = 0
         self.cause_code: dict[str, int] = {"": 0}
-        self.cause = array("h")
         self.samples = {name: array("d") for name in TIMELINE}
         self.ok = self.not_ok = 0
         self.cost = 0.0
 
     def turn(self, state, finish: float, outcome: str, cause: str | None) -> None:
+        """Append the row of a turn that ended (or is still in flight when the run stops)."""
         cost = turn_cost(self.scenario.costs, state.tokens_in, state.tokens_out, state.store_ops)
         self.cost += cost
         if outcome == "ok":
             self.ok += 1
         elif outcome != "in_flight":
             self.not_ok += 1
-        n = self.numbers
-        state.row = len(n["arrival"])
-        n["arrival"].append(state.arrival)
-        n["admitted"].append(state.admitted)
-        n["finish"].append(finish)
-        n["tokens_in"].append(state.tokens_in)
-        n["tokens_out"].append(state.tokens_out)
-        n["cost"].append(cost)
-        n["wasted"].append(state.wasted)
-        c = self.counts
-        c["session"].append(state.session)
-        c["turn"].append(state.number)
-        c["calls"].append(state.calls)
-        c["attempts"].append(state.attempts)
-        c["llm_calls"].append(state.llm_calls)
-        c["tool_calls"].append(state.tool_calls)
-        c["store_ops"].append(state.store_ops)
-        c["worker"].append(state.worker)
-        self.outcome.append(OUTCOMES.index(outcome))
-        self.context_lost.append(state.context_lost)
-        self.sensitive.append(state.sensitive)
-        self.violation.append(state.violation)
-        self.cause.append(self._code(cause or ""))
+        state.row, self.rows = self.rows, self.rows + 1
+        self.numbers.extend((state.arrival, state.admitted, finish, state.tokens_in,
+                             state.tokens_out, cost, state.wasted))
+        self.counts.extend((state.session, state.number, state.calls, state.attempts,
+                            state.llm_calls, state.tool_calls, state.store_ops, state.worker))
+        self.flags.extend((OUTCOME_CODE[outcome], self._code(cause or ""), state.context_lost,
+                           state.sensitive, state.violation))
+
+    def add_wasted(self, row: int, seconds: float) -> None:
+        """Charge work wasted after a turn ended to that turn's row."""
+        self.numbers[row * len(TURN_NUMBERS) + WASTED] += seconds
 
     def _code(self, cause: str) -> int:
         code = self.cause_code.get(cause)
@@ -106,26 +97,27 @@ class Recorder:
         return Result(run.scenario, run.seed, self.turns_frame(), self.timeline_frame())
 
     def turns_frame(self) -> pd.DataFrame:
-        cols = {name: np.frombuffer(buf, dtype=np.int64) if buf else np.empty(0, np.int64)
-                for name, buf in self.counts.items()}
-        cols.update({name: np.frombuffer(buf, dtype=float) if buf else np.empty(0)
-                     for name, buf in self.numbers.items()})
+        cols = {}
+        for names, buf, dtype in ((TURN_NUMBERS, self.numbers, float),
+                                  (TURN_COUNTS, self.counts, np.int64),
+                                  (TURN_FLAGS, self.flags, np.int16)):
+            table = np.array(buf, dtype=dtype).reshape(self.rows, len(names))
+            cols.update({name: table[:, k].copy() for k, name in enumerate(names)})
         frame = pd.DataFrame({
             "session": cols["session"], "turn": cols["turn"], "arrival": cols["arrival"],
             "admitted": cols["admitted"], "finish": cols["finish"],
             "latency": cols["finish"] - cols["arrival"],
-            "outcome": pd.Categorical.from_codes(np.asarray(self.outcome, dtype=np.int8),
+            "outcome": pd.Categorical.from_codes(cols["outcome"].astype(np.int8),
                                                  categories=list(OUTCOMES)),
-            "cause": pd.Categorical.from_codes(np.asarray(self.cause, dtype=np.int16),
-                                               categories=list(self.cause_code)),
+            "cause": pd.Categorical.from_codes(cols["cause"], categories=list(self.cause_code)),
             "calls": cols["calls"], "attempts": cols["attempts"], "llm_calls": cols["llm_calls"],
             "tool_calls": cols["tool_calls"], "store_ops": cols["store_ops"],
             "tokens_in": cols["tokens_in"].astype(np.int64),
             "tokens_out": cols["tokens_out"].astype(np.int64), "cost": cols["cost"],
             "worker": cols["worker"],
-            "context_lost": np.asarray(self.context_lost, dtype=bool),
-            "sensitive": np.asarray(self.sensitive, dtype=bool),
-            "violation": np.asarray(self.violation, dtype=bool),
+            "context_lost": cols["context_lost"].astype(bool),
+            "sensitive": cols["sensitive"].astype(bool),
+            "violation": cols["violation"].astype(bool),
             "wasted": cols["wasted"],
         })
         frame = frame.sort_values(["arrival", "session", "turn"], kind="stable")

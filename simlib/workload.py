@@ -195,13 +195,15 @@ class Planner:
     def turn(self, first: bool, sizes: tuple | None = None) -> TurnPlan:
         """One turn's plan; ``sizes`` = (prompt, output, think) from a replayed trace."""
         think = 0.0 if first else self.think()
-        n_steps = max(1, self.count(self.steps()))
+        rounding, tools_per_step = self.rounding, self.tools_per_step
+        n_steps = max(1, int(self.steps() + rounding()))  # self.count, inlined: hot
         cpu, ttft, out, tools = [], [], [], []
         for _ in range(n_steps):
             cpu.append(self.cpu())
             ttft.append(self.ttft())
             out.append(round(self.output()))
-            tools.append([self.tool_call() for _ in range(self.count(self.tools_per_step()))])
+            n_tools = int(tools_per_step() + rounding())
+            tools.append([self.tool_call() for _ in range(n_tools)] if n_tools else [])
         prompt = round(self.prompt())
         if sizes is not None:
             prompt, output, think = sizes

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from simlib.dists import Deterministic, Empirical, Exponential, Geometric, LogNormal, Uniform
-from simlib.streams import BLOCK, NAMES, Draws, Streams
+from simlib.streams import BLOCK, NAMES, Streams, draws
 
 LLM_TTFT = LogNormal(median=0.6, p95=1.5)
 TURNS = Geometric(3.0)
 
 
-def take(draws: Draws, n: int) -> list[float]:
-    return [draws() for _ in range(n)]
+def take(draw, n: int) -> list[float]:
+    return [draw() for _ in range(n)]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 12345, np.int64(7)])
@@ -87,8 +87,7 @@ DISTS = [Exponential(2.0), Uniform(1.0, 4.0), LLM_TTFT, Geometric(3.0), Geometri
 @pytest.mark.parametrize("dist", DISTS, ids=repr)
 @pytest.mark.parametrize("n", [1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 17])
 def test_draws_across_blocks_equal_one_big_sample(dist, n):
-    draws = Draws(dist, np.random.default_rng(5))
-    got = take(draws, n)
+    got = take(draws(dist, np.random.default_rng(5)), n)
     want = dist.sample(np.random.default_rng(5), n)
     assert np.array_equal(got, want)
     assert all(type(v) is float for v in got)
