@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip
 
-.PHONY: lab test test-browser lint bench clean notebooks help
+.PHONY: lab test test-browser lint bench clean notebooks help student
 
 help:
 	@echo "make lab    - set up .venv and open JupyterLab on the notebooks"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint   - ruff"
 	@echo "make notebooks - re-execute every notebook in place (after changing simlib)"
 	@echo "make bench  - benchmarks (ratios measured in one run)"
+	@echo "make student - student copies in student/: answers removed, outputs cleared"
 	@echo "make clean  - remove .venv and caches"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -57,6 +58,11 @@ notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=120 --ExecutePreprocessor.store_widget_state=False \
 	  notebooks/*.ipynb
+
+# Student copies for a workshop (tools/student_copy.py: the standard library only, so it
+# works before .venv exists). student/ is not committed.
+student:
+	$(PYTHON) tools/student_copy.py notebooks student
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
