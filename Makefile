@@ -9,10 +9,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip
 
-.PHONY: lab test test-browser lint bench clean notebooks help student
+.PHONY: lab app test test-browser lint bench clean notebooks help student
 
 help:
 	@echo "make lab    - set up .venv and open JupyterLab on the notebooks"
+	@echo "make app    - the explorers as a dashboard for a projector (Voila, no code);"
+	@echo "              one explorer: make app APP=app/04_retry_storm.ipynb"
 	@echo "make test   - set up .venv and run every test (unit, theory, notebooks)"
 	@echo "make test-browser - JupyterLab in headless Chromium: run every notebook, move a slider"
 	@echo "make lint   - ruff"
@@ -33,6 +35,14 @@ $(STAMP): pyproject.toml constraints.txt
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks \
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+# The explorers of app/ (one page each) as a dashboard: Voila runs each page in its own kernel
+# and shows the markdown and the widgets, never the code. On 127.0.0.1 only, and without a
+# token: a Voila page's kernel takes widget messages, not code. It opens the browser on the list
+# of pages (or on APP, one page); tests/browser/test_app.py starts it with these options.
+APP ?= app
+app: $(STAMP)
+	$(BIN)/voila --Voila.ip=127.0.0.1 --classic-tree --show_tracebacks=True $(APP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
