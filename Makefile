@@ -19,7 +19,8 @@ help:
 	@echo "make test-browser - JupyterLab in headless Chromium: run every notebook, move a slider"
 	@echo "make lint   - ruff"
 	@echo "make notebooks - re-execute every notebook in place (after changing simlib)"
-	@echo "make bench  - benchmarks (ratios measured in one run)"
+	@echo "make bench  - benchmarks with budgets, tables and bench/results/*.json;"
+	@echo "              one: make bench BENCH=sweeps (engine notebooks sweeps scale soak)"
 	@echo "make student - student copies in student/: answers removed, outputs cleared"
 	@echo "make clean  - remove .venv and caches"
 
@@ -61,8 +62,12 @@ test-browser: $(STAMP)
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y chromium; }; }
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -v
 
+# Each benchmark prints its tables (PASS/MISS against its budget) and writes
+# bench/results/<name>.json; all run even if one fails, and make fails at the end if any did.
+BENCH ?= engine notebooks sweeps scale soak
 bench: $(STAMP)
-	$(BIN)/python bench/engine.py
+	@status=0; for b in $(BENCH); do echo "== bench/$$b.py"; \
+	  $(BIN)/python bench/$$b.py || status=1; done; exit $$status
 
 notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
