@@ -18,7 +18,8 @@ Two habits run through the lab's charts:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -81,7 +82,25 @@ def _colour(name: str) -> str:
     return COLOURS.get(name, COLOURS["formula"])
 
 
+_DATA_ONLY = False
+
+
+@contextmanager
+def data_only() -> Iterator[None]:
+    """Within this block the explorers' charts skip their layout (template, titles): an
+    explorer redrawing after a slider move takes only the new traces and shapes of a fresh
+    figure, and applying plotly's template alone costs about 7 ms a chart."""
+    global _DATA_ONLY
+    _DATA_ONLY = True
+    try:
+        yield
+    finally:
+        _DATA_ONLY = False
+
+
 def _layout(fig: go.Figure, x_title: str, y_title: str, title: str) -> go.Figure:
+    if _DATA_ONLY:
+        return fig
     fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title=y_title,
                       height=320, margin={"t": 50, "b": 40, "l": 60, "r": 20},
                       legend={"orientation": "h", "y": -0.25})

@@ -182,8 +182,9 @@ def test_page(dashboard, page, notebook, monkeypatch):
 
     # Move the first slider below its maximum one step right, as Python did in expected():
     # every chart Python redrew must be redrawn in the browser. (A chart whose anywidget model
-    # missed its 2 s start-up deadline is drawn but never redrawn: see app/projector.py. Its
-    # "[anywidget] Failed to initialize model." page error is not among the BENIGN ones.)
+    # missed its 2 s start-up deadline is drawn but never redrawn: see
+    # simlib.widgets.share_plotly. Its "[anywidget] Failed to initialize model." page error is
+    # not among the BENIGN ones.)
     handle = next(h for h in handles if value(h) < maximum(h))
     assert handles.index(handle) == want["moved"]
     position = "h => h.parentElement.style.transform"  # noUiSlider moves the handle's parent
