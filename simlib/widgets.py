@@ -235,6 +235,15 @@ class Explorer:
         return pd.DataFrame({name: r.summary()[list(SUMMARY)]
                              for name, r in self.results.items()}).T
 
+    def close(self) -> None:
+        """Close every widget of this explorer: the kernel keeps an open widget (and so the
+        explorer, its runs and charts) alive until it is closed. For explorers made only to be
+        driven from code and never shown again."""
+        for widget in [*self.controls.values(), *self.figures, self.table, self.widget,
+                       *self.widget.children]:
+            widget.close()
+        _LIVE.discard(self)
+
     def _table(self) -> str:
         return self.summary().to_html(float_format=lambda v: f"{v:.3g}", border=0)
 

@@ -77,3 +77,31 @@ def test_percentile_vs_load_draws_a_band_and_a_line_per_design():
     fig = plots.percentile_vs_load(table, "workload.arrival_rate")
     assert isinstance(fig, go.Figure) and len(fig.data) == 4
     assert fig.data[1].line.color == plots.COLOURS["stateless/sync/monolith"]
+
+
+def test_close_frees_every_widget_and_forgets_the_explorer():
+    explorer = widgets.explore(small(), [widgets.slider("workload.arrival_rate", 0.5, 2.5, 0.5,
+                                                        "rate", value=1.0)],
+                               views=["in_system", "latency_cdf"])
+    parts = [*explorer.controls.values(), *explorer.figures, explorer.table, explorer.widget]
+    assert all(x.comm is not None for x in parts)
+    explorer.close()
+    assert all(x.comm is None for x in parts)  # closed: the kernel no longer holds them
+    assert explorer not in widgets.explorers()
+
+
+def test_share_plotly_wraps_the_browser_module_once():
+    figure = widgets.share_plotly(go.FigureWidget())
+    wrapped = figure._esm
+    assert wrapped.startswith(widgets.SHARED) and "globalThis[key] ??= import(" in wrapped
+    assert widgets.share_plotly(figure)._esm == wrapped  # not wrapped twice
+
+
+def test_redrawing_skips_the_template_but_a_shown_chart_keeps_it():
+    results = {"x": sl.run(small(), 0)}
+    with plots.data_only():
+        bare = widgets.VIEWS["latency_cdf"](results, small())
+    full = widgets.VIEWS["latency_cdf"](results, small())
+    assert bare.layout.title.text is None and bare.layout.template.layout.plot_bgcolor != "white"
+    assert full.layout.title.text and full.layout.template.layout.plot_bgcolor == "white"
+    assert [list(t.y) for t in bare.data] == [list(t.y) for t in full.data]

@@ -683,4 +683,5 @@ def shortlists(lists: dict = ARTICLE, seed: int = 0, top: int = 3) -> dict[str, 
         for label, value in {**DEFAULTS, **settings}.items():
             picker.controls[label].value = value
         out[name] = picker.summary().head(top)
+    picker.close()  # never shown: free its widgets
     return out
