@@ -18,6 +18,7 @@ is what the design logic (admission, calls, policies, faults) costs.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import statistics
 import time
@@ -80,7 +81,7 @@ def planned_and_recorded(horizon: float, seed: int) -> int:
         recorder.turn(state, env.now, "ok", None)
 
     def source():
-        for sid in range(10**12):
+        for sid in itertools.count():
             yield env.timeout(rng.expovariate(RATE))
             env.process(customer(sid))
 

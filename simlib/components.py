@@ -173,12 +173,8 @@ class LLMProvider(Faultable):
                 yield request
             self.in_progress += 1
             try:
-                seconds = (ttft + tokens_out / self.config.decode_rate) * self.slow
-                if self.crashed is None:  # cannot crash: the plain wait, without a generator
-                    yield self.env.timeout(seconds)
-                    cause = None
-                else:
-                    cause = yield from self.work(seconds)
+                cause = yield from self.work((ttft + tokens_out / self.config.decode_rate)
+                                            * self.slow)
             finally:
                 self.in_progress -= 1
         finally:

@@ -47,7 +47,7 @@ def draws(dist: Distribution, rng: np.random.Generator) -> Callable[[], float]:
 
 
 class Streams:
-    """The named generators of one run, and cached :class:`Draws` per (stream, distribution)."""
+    """The named generators of one run, and cached :func:`draws` per (stream, use)."""
 
     def __init__(self, seed: int):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

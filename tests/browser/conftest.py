@@ -82,6 +82,15 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
+def plot_data(scope: str = "") -> str:
+    """JS returning, for every plotly chart under the CSS selector ``scope`` in page order, the
+    x/y arrays of its traces as one JSON string. plotly.js keeps a chart's traces on its div as
+    ``gd.data``; numeric arrays may be typed arrays, hence the replacer."""
+    return (f"() => [...document.querySelectorAll('{scope} .js-plotly-plot')].map(gd => "
+            "JSON.stringify((gd.data || []).map(t => [t.x, t.y]), "
+            "(k, v) => ArrayBuffer.isView(v) ? Array.from(v) : v))")
+
+
 def root_flag() -> list[str]:
     """Jupyter refuses to run as root unless told; CI containers run as root."""
     return ["--allow-root"] if os.geteuid() == 0 else []

@@ -17,7 +17,7 @@ from pathlib import Path
 import ipywidgets as w
 import plotly
 import pytest
-from conftest import ROOT, SHOTS, free_port, serve, stop
+from conftest import ROOT, SHOTS, free_port, plot_data, serve, stop
 from plotly.utils import PlotlyJSONEncoder
 
 from simlib.widgets import Explorer
@@ -39,12 +39,11 @@ BENIGN = (
 )
 
 #: The plotted numbers of every chart on the page, in page order.
-PLOT_DATA = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
-    g => (g.data || []).map(t => [t.x ? Array.from(t.x) : null, t.y ? Array.from(t.y) : null]))"""
+PLOT_DATA = plot_data()
 
 #: True once every chart numbered in ``redrawn`` plots other numbers than in ``before``.
 REDRAWN = "([before, redrawn]) => { const now = (" + PLOT_DATA + """)();
-    return redrawn.every(i => JSON.stringify(now[i]) !== JSON.stringify(before[i])); }"""
+    return redrawn.every(i => now[i] !== before[i]); }"""
 
 #: True once the page shows ``n`` charts, each drawn by plotly with at least one point.
 CHARTS_DRAWN = """n => {

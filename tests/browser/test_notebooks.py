@@ -30,11 +30,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import NOTEBOOKS, ROOT, SHOTS, plot_data
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
-SHOTS = ROOT / "tests" / "browser" / "screenshots"  # gitignored
 
 NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 #: Seconds for one notebook's Run All (15 to 30 s of kernel time alone, on a shared 2-core box).
@@ -141,11 +138,8 @@ def mark_first_explorer(page) -> None:
     assert found, "no explorer (an output with a .widget-slider and a .js-plotly-plot) found"
 
 
-PLOT_DATA = """() => JSON.stringify([...document.querySelectorAll(
-    '[data-test-explorer] .js-plotly-plot')].map(gd => (gd.data || []).map(t => [t.x, t.y])),
-    (k, v) => ArrayBuffer.isView(v) ? Array.from(v) : v)"""
-"""JS: the x/y arrays of every trace of the explorer's plots, as JSON. plotly.js keeps a graph's
-traces on its div as ``gd.data`` (numeric arrays may be typed arrays, hence the replacer)."""
+PLOT_DATA = plot_data("[data-test-explorer]")
+"""JS: the x/y arrays of the explorer's charts, one JSON string per chart."""
 
 
 def move_first_slider(page) -> str:
@@ -220,11 +214,13 @@ def test_notebook_runs_and_explorer_responds(name, lab, page):
 
         mark_first_explorer(page)
         before = page.evaluate(PLOT_DATA)
-        assert any(json.loads(before)), f"{name}: the explorer's plots have no traces"
+        assert any(json.loads(chart) for chart in before), \
+            f"{name}: the explorer's plots have no traces"
         moved = time.monotonic()
         slider = move_first_slider(page)
         try:
-            page.wait_for_function(f"before => ({PLOT_DATA})() !== before", arg=before,
+            page.wait_for_function(f"before => ({PLOT_DATA})().some((c, i) => c !== before[i])",
+                                   arg=before,
                                    timeout=SLIDER_TIMEOUT * 1000, polling=250)
         except PlaywrightTimeout:
             pytest.fail(f"{name}: the explorer's plots did not change within {SLIDER_TIMEOUT} s "
