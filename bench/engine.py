@@ -6,11 +6,13 @@ ratio measured in one run: CPU microseconds (``time.process_time``: other proces
 shared machine do not count, as they would in wall time) per served request, relative to raw
 SimPy. Budget (DESIGN.md section 7): simlib within 1.5 x SimPy, and ahead of Ciw.
 
-A fourth row, ``simpy+plan+record``, is the hand-written SimPy queue that also does the two
-things simlib must do for every turn whatever its design: draw the session's work with simlib's
-``Planner`` at arrival (common random numbers) and record the turn's row with simlib's
-``Recorder``. It is the floor for any engine with simlib's outputs; the gap between it and simlib
-is what the design logic (admission, calls, policies, faults) costs.
+A fourth row, ``simpy+plan+record``, is the hand-written SimPy queue that also does the things
+simlib must do for every turn whatever its design, with simlib's own parts: draw the session's
+work with simlib's ``Planner`` at arrival (common random numbers), queue on simlib's ``Slots``
+(its lean stand-in for ``simpy.Resource``), and record the turn's row with simlib's
+``Recorder``. It is the floor for any engine with simlib's outputs built on these parts; the gap
+between it and simlib is what the generality of a turn costs (eight designs, admission, calls,
+policies and faults, written as nested generators).
 
     python bench/engine.py [--horizon 20000] [--repeats 5]
 """
@@ -60,16 +62,17 @@ def with_simlib(horizon: float, seed: int) -> int:
 
 
 def planned_and_recorded(horizon: float, seed: int) -> int:
-    """Raw SimPy plus simlib's per-turn planning and recording (see the module docstring)."""
+    """Raw SimPy plus simlib's planning, slots and recording (see the module docstring)."""
     from simlib.engine import TurnState
     from simlib.records import Recorder
+    from simlib.slots import Slots
     from simlib.streams import Streams
     from simlib.workload import Planner
 
     scenario = sl.presets.mmc(RATE, MEAN, SERVERS, duration=horizon, warmup=0.0)
     planner, recorder = Planner(scenario, Streams(seed)), Recorder(scenario)
     rng, env = random.Random(seed), simpy.Environment()
-    servers = simpy.Resource(env, SERVERS)
+    servers = Slots(env, SERVERS)
 
     def customer(sid):
         _, plans = planner.session()

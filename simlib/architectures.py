@@ -105,17 +105,18 @@ def admit(run, session, state):
             queue.count >= queue.capacity and len(queue.queue) >= shedding.max_queue:
         return _refuse(run, session, state, "queue_full")
     ticket = queue.request()
-    try:
-        if shedding is not None and shedding.max_wait is not None:
-            yield ticket | run.env.timeout(shedding.max_wait)
-        else:
-            yield ticket
-    except simpy.Interrupt:  # the pinned worker crashed while the turn waited for it
-        ticket.cancel()
-        raise
-    if not ticket.triggered:
-        ticket.cancel()
-        return _refuse(run, session, state, "queue_timeout")
+    if not ticket.processed:  # no free place: wait in line (a free one is taken at once)
+        try:
+            if shedding is not None and shedding.max_wait is not None:
+                yield ticket | run.env.timeout(shedding.max_wait)
+            else:
+                yield ticket
+        except simpy.Interrupt:  # the pinned worker crashed while the turn waited for it
+            ticket.cancel()
+            raise
+        if not ticket.triggered:
+            ticket.cancel()
+            return _refuse(run, session, state, "queue_timeout")
     if not run.stateful:
         worker = min(run.live_workers(), key=_BUSY)
         worker.active[id(state)] = run.env.active_process

@@ -4,6 +4,11 @@ During a run, each turn's row is appended to three compact ``array`` buffers, on
 (floats, whole numbers, flags), the columns side by side (a strided layout: one C call per type
 and turn, 8 bytes a number, no Python object per value). :meth:`Recorder.result` reshapes them
 into the DataFrames at the end.
+
+What can be worked out from the rows afterwards is not computed while the clock runs: a turn's
+cost is a formula of its tokens and store operations, and the timeline's running totals (turns
+ok, not ok, cost so far) are sums over the rows recorded before each sample, so a sample notes
+only how many rows there were.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from .resilience import OPEN
 
 OUTCOMES = ("ok", "degraded", "failed", "timed_out", "shed", "silent_failure", "in_flight")
 
-TURN_NUMBERS = ("arrival", "admitted", "finish", "tokens_in", "tokens_out", "cost", "wasted")
+TURN_NUMBERS = ("arrival", "admitted", "finish", "tokens_in", "tokens_out", "wasted")
 TURN_COUNTS = ("session", "turn", "calls", "attempts", "llm_calls", "tool_calls", "store_ops",
                "worker")
 TURN_FLAGS = ("outcome", "cause", "context_lost", "sensitive", "violation")
@@ -28,6 +33,7 @@ WASTED = TURN_NUMBERS.index("wasted")
 TIMELINE = ("time", "in_system", "queued", "busy", "cpu_busy", "llm_in_progress",
             "store_busy", "workers_up", "breakers_open", "ok", "not_ok", "cost", "wasted",
             "breaker_open_time")
+SAMPLED = tuple(name for name in TIMELINE if name not in ("ok", "not_ok", "cost"))
 
 
 class Recorder:
@@ -39,36 +45,28 @@ class Recorder:
         self.counts = array("q")  # TURN_COUNTS
         self.flags = array("h")  # TURN_FLAGS
         self.rows = 0
-        self.cause_code: dict[str, int] = {"": 0}
-        self.samples = {name: array("d") for name in TIMELINE}
-        self.ok = self.not_ok = 0
-        self.cost = 0.0
+        self.causes = [""]  # the categories of the cause column; "" (and None) is no cause
+        self.cause_code: dict[str | None, int] = {None: 0, "": 0}
+        self.samples = {name: array("d") for name in SAMPLED}
+        self.rows_at_sample = array("q")  # rows recorded when each sample was taken
 
     def turn(self, state, finish: float, outcome: str, cause: str | None) -> None:
         """Append the row of a turn that ended (or is still in flight when the run stops)."""
-        cost = turn_cost(self.scenario.costs, state.tokens_in, state.tokens_out, state.store_ops)
-        self.cost += cost
-        if outcome == "ok":
-            self.ok += 1
-        elif outcome != "in_flight":
-            self.not_ok += 1
+        code = self.cause_code.get(cause)
+        if code is None:
+            code = self.cause_code[cause] = len(self.causes)
+            self.causes.append(cause)
         state.row, self.rows = self.rows, self.rows + 1
         self.numbers.extend((state.arrival, state.admitted, finish, state.tokens_in,
-                             state.tokens_out, cost, state.wasted))
+                             state.tokens_out, state.wasted))
         self.counts.extend((state.session, state.number, state.calls, state.attempts,
                             state.llm_calls, state.tool_calls, state.store_ops, state.worker))
-        self.flags.extend((OUTCOME_CODE[outcome], self._code(cause or ""), state.context_lost,
-                           state.sensitive, state.violation))
+        self.flags.extend((OUTCOME_CODE[outcome], code, state.context_lost, state.sensitive,
+                           state.violation))
 
     def add_wasted(self, row: int, seconds: float) -> None:
         """Charge work wasted after a turn ended to that turn's row."""
         self.numbers[row * len(TURN_NUMBERS) + WASTED] += seconds
-
-    def _code(self, cause: str) -> int:
-        code = self.cause_code.get(cause)
-        if code is None:
-            code = self.cause_code[cause] = len(self.cause_code)
-        return code
 
     def sample(self, run) -> None:
         """Append one timeline row: the state of ``run`` now."""
@@ -88,18 +86,17 @@ class Recorder:
         breakers = [g.breaker for g in run.guards.values() if g.breaker is not None]
         s["breaker_open_time"].append(sum(b.seconds_open(run.env.now) for b in breakers))
         s["breakers_open"].append(sum(b.state == OPEN for b in breakers))
-        s["ok"].append(self.ok)
-        s["not_ok"].append(self.not_ok)
-        s["cost"].append(self.cost)
         s["wasted"].append(run.wasted)
+        self.rows_at_sample.append(self.rows)
 
     def result(self, run) -> Result:
-        return Result(run.scenario, run.seed, self.turns_frame(), self.timeline_frame())
+        columns = self.columns()
+        return Result(run.scenario, run.seed, self.turns_frame(columns),
+                      self.timeline_frame(columns))
 
-    def turns_frame(self) -> pd.DataFrame:
-        """The turns table, one row per turn in arrival order. Each column is copied once,
-        straight from the buffers into arrival order, so that building the table of a
-        million-turn run needs about one more copy of its records, not several."""
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every recorded column in the order the turns ended (views of the buffers, no copy),
+        and each turn's ``cost``, priced from its tokens and store operations."""
         columns = {}
         for names, buf, dtype in ((TURN_NUMBERS, self.numbers, float),
                                   (TURN_COUNTS, self.counts, np.int64),
@@ -107,6 +104,14 @@ class Recorder:
             table = np.frombuffer(buf, dtype=dtype) if self.rows else np.empty(0, dtype)
             table = table.reshape(self.rows, len(names))
             columns.update({name: table[:, k] for k, name in enumerate(names)})
+        columns["cost"] = turn_cost(self.scenario.costs, columns["tokens_in"],
+                                    columns["tokens_out"], columns["store_ops"])
+        return columns
+
+    def turns_frame(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+        """The turns table, one row per turn in arrival order. Each column is copied once,
+        straight from the buffers into arrival order, so that building the table of a
+        million-turn run needs about one more copy of its records, not several."""
         order = np.lexsort((columns["turn"], columns["session"], columns["arrival"]))
 
         def col(name, dtype=None):
@@ -119,7 +124,7 @@ class Recorder:
             "admitted": col("admitted"), "finish": finish, "latency": finish - arrival,
             "outcome": pd.Categorical.from_codes(col("outcome", np.int8),
                                                  categories=list(OUTCOMES)),
-            "cause": pd.Categorical.from_codes(col("cause"), categories=list(self.cause_code)),
+            "cause": pd.Categorical.from_codes(col("cause"), categories=self.causes),
             "calls": col("calls"), "attempts": col("attempts"), "llm_calls": col("llm_calls"),
             "tool_calls": col("tool_calls"), "store_ops": col("store_ops"),
             "tokens_in": col("tokens_in", np.int64), "tokens_out": col("tokens_out", np.int64),
@@ -130,9 +135,20 @@ class Recorder:
         }, copy=False)
         return frame
 
-    def timeline_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({name: np.asarray(buf, dtype=float)
-                             for name, buf in self.samples.items()})
+    def timeline_frame(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+        """The timeline table. Its running totals (turns ok and not ok, cost so far) are sums
+        over the rows recorded before each sample, in the order the turns ended."""
+        outcome, rows = columns["outcome"], np.asarray(self.rows_at_sample, dtype=np.int64)
+
+        def so_far(values, zero):
+            return np.concatenate(([zero], np.cumsum(values)))[rows].astype(float)
+
+        totals = {"ok": so_far(outcome == OUTCOME_CODE["ok"], 0),
+                  "not_ok": so_far((outcome != OUTCOME_CODE["ok"])
+                                   & (outcome != OUTCOME_CODE["in_flight"]), 0),
+                  "cost": so_far(columns["cost"], 0.0)}
+        return pd.DataFrame({name: totals[name] if name in totals else
+                             np.asarray(self.samples[name], dtype=float) for name in TIMELINE})
 
 
 class Result:

@@ -104,3 +104,26 @@ def test_all_eight_designs_at_three_loads():
             scenario = base.with_(architecture=design,
                                   **{"workload.arrival_rate": 0.5 * load})
             check_accounting(scenario, seed=7)
+
+
+def test_timeline_totals_count_the_turns_ended_by_each_sample():
+    """The timeline's running totals (turns ok, turns not ok, cost so far) are exactly the
+    turns table's rows that had ended when each sample was taken (a turn ending at the very
+    instant of a sample may fall on either side of it)."""
+    for design in sl.DESIGNS:
+        scenario = sl.presets.tool_agent(duration=300, warmup=30, architecture=design,
+                                         faults=(sl.faults.Crash("workers", at=100,
+                                                                 restart=20),),
+                                         **{"llm.error_rate": 0.1})
+        result = sl.run(scenario, seed=5)
+        turns, timeline = result.turns, result.timeline
+        outcome, finish = turns["outcome"].astype(str), turns["finish"].to_numpy()
+        ended = {"ok": (outcome == "ok").to_numpy(),
+                 "not_ok": ((outcome != "ok") & (outcome != "in_flight")).to_numpy()}
+        assert ended["ok"].any() and ended["not_ok"].any() and turns["cost"].sum() > 0
+        cost = turns["cost"].to_numpy()
+        for row in timeline.itertuples():
+            before, by = finish < row.time, finish <= row.time
+            for name, mask in ended.items():
+                assert (mask & before).sum() <= getattr(row, name) <= (mask & by).sum()
+            assert cost[before].sum() - 1e-9 <= row.cost <= cost[by].sum() + 1e-9
