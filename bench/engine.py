@@ -14,6 +14,12 @@ work with simlib's ``Planner`` at arrival (common random numbers), queue on siml
 between it and simlib is what the generality of a turn costs (eight designs, admission, calls,
 policies and faults, written as nested generators).
 
+A fifth row, ``simlib, flat turn``, is simlib itself with its turn replaced by one generator
+hand-written for this queue only (no policy, fault, context or tool: nothing but a place in the
+pool and one model call). It gives the same turns table as simlib (checked on every run), so it
+measures what the generality of simlib's turn costs on the simplest design. It is a reference,
+not a path simlib takes.
+
     python bench/engine.py [--horizon 20000] [--repeats 5]
 """
 
@@ -93,6 +99,45 @@ def planned_and_recorded(horizon: float, seed: int) -> int:
     return recorder.rows
 
 
+def flat_turn(run, session, number, plan, record):
+    """simlib's turn for this queue only (stateless, sync, monolith, no policy or fault), in
+    one generator: take a place in the pool, call the model, give the place back."""
+    state = run.new_turn(session, number)
+    ticket = run.pool.request()
+    if not ticket.processed:
+        yield ticket
+    worker = min(run.workers, key=lambda w: w.busy)
+    worker.active[id(state)] = run.env.active_process
+    worker.busy += 1
+    state.admitted, state.worker = run.env.now, worker.index
+    llm = run.llm
+    state.calls += 1
+    state.attempts += 1
+    state.llm_calls += 1
+    llm.in_progress += 1
+    yield run.env.timeout(plan.ttft[0] * llm.slow)
+    llm.in_progress -= 1
+    llm.coin()  # the error coin is thrown as in simlib (error rate 0: always a success)
+    worker.busy -= 1
+    del worker.active[id(state)]
+    run.pool.release(ticket)
+    record(state, "ok", None)
+
+
+def flat_turns(scenario: sl.Scenario, seed: int):
+    from simlib import architectures
+    turn, architectures.turn = architectures.turn, flat_turn
+    try:
+        return sl.run(scenario, seed).turns
+    finally:
+        architectures.turn = turn
+
+
+def with_flat_turn(horizon: float, seed: int) -> int:
+    scenario = sl.presets.mmc(RATE, MEAN, SERVERS, duration=horizon, warmup=0.0)
+    return int((flat_turns(scenario, seed)["outcome"] == "ok").sum())
+
+
 def with_ciw(horizon: float, seed: int) -> int:
     import ciw
     network = ciw.create_network(arrival_distributions=[ciw.dists.Exponential(RATE)],
@@ -109,8 +154,11 @@ def main() -> None:
     parser.add_argument("--horizon", type=float, default=20000.0)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    scenario = sl.presets.mmc(RATE, MEAN, SERVERS, duration=min(args.horizon, 2000.0))
+    if not flat_turns(scenario, 0).equals(sl.run(scenario, 0).turns):
+        raise SystemExit("the flat turn's table differs from simlib's: fix flat_turn")
     engines = {"simpy": raw_simpy, "simlib": with_simlib,
-               "simpy+plan+record": planned_and_recorded}
+               "simpy+plan+record": planned_and_recorded, "simlib, flat turn": with_flat_turn}
     try:
         import ciw  # noqa: F401
         engines["ciw"] = with_ciw
