@@ -179,6 +179,8 @@ def main() -> None:
           ["engine", "us/request (median)", "ratio to SimPy", "budget: <= 1.5 x SimPy, < Ciw"],
           [[name, value, value / base, verdict(budget.get(name))]
            for name, value in median.items()])
+    print(f"simlib / its flat turn (the same turns table): "
+          f"{median['simlib'] / median['simlib, flat turn']:.2f}x, what a general turn costs")
     save("engine", {"horizon": args.horizon, "repeats": args.repeats,
                     "us_per_request": per_request, "median": median,
                     "ratio_to_simpy": {n: v / base for n, v in median.items()},
