@@ -596,7 +596,7 @@ def test_every_arrival_ends_in_one_outcome_with_every_fault_and_policy(design, d
     summary = result.summary()
     assert sum(summary[f"cause_{c}"] for c in CAUSES) > 0
     assert summary["n_degraded"] > 0  # the fallback answered some failed LLM calls
-    assert summary["n_ok"] + summary["n_degraded"] > 0  # (at 2 LLM calls/s, few are plain ok)
+    assert summary["n_ok"] + summary["n_degraded"] < summary["arrivals"]  # the faults cost turns
 
 
 def test_a_flash_crowd_among_the_faults_equals_one_in_the_workload_under_every_fault():

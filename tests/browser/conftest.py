@@ -24,7 +24,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-#: Where screenshots go: not committed; `make test-browser` copies the README's one into docs/.
+#: Where screenshots go: not committed. `UPDATE_SCREENSHOT=1 make test-browser` also copies
+#: notebook 00's into docs/explorer_00.png, the README's picture (a plain run leaves it alone).
 SHOTS = ROOT / "tests" / "browser" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 #: Without the networking flags Chromium keeps dialling Google's hosts, which this closed network
