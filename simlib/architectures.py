@@ -102,7 +102,7 @@ def admit(run, session, state):
         queue = run.pool
     shedding = run.shedding
     if shedding is not None and shedding.max_queue is not None and \
-            queue.count >= queue.capacity and len(queue.queue) >= shedding.max_queue:
+            queue.full(shedding.max_queue):
         return _refuse(run, session, state, "queue_full")
     ticket = queue.request()
     if not ticket.processed:  # no free place: wait in line (a free one is taken at once)
@@ -139,7 +139,6 @@ def release(run, worker, ticket, state):
     worker.busy -= 1
     worker.active.pop(id(state), None)
     queue = worker.admission if run.stateful else run.pool
-    ticket.cancel()
     queue.release(ticket)
 
 

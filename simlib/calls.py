@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import simpy
 
-from .components import TokenBucket, give_back
+from .components import TokenBucket
 from .resilience import HALF_OPEN, Breaker, Budget, Policy, backoff
 from .slots import Slots
 
@@ -72,8 +72,7 @@ def guarded(run, guard, dependency, turn, work):
     bulkhead, request, cause = guard.bulkhead, None, "cancelled"
     try:
         if bulkhead is not None:
-            if bulkhead.count >= bulkhead.capacity and \
-                    len(bulkhead.queue) >= guard.policy.bulkhead.max_queue:
+            if bulkhead.full(guard.policy.bulkhead.max_queue):
                 cause = "bulkhead_full"
                 return cause
             request = bulkhead.request()
@@ -82,7 +81,7 @@ def guarded(run, guard, dependency, turn, work):
         return cause
     finally:
         if request is not None:
-            give_back(bulkhead, request)
+            bulkhead.release(request)
         if breaker is not None:
             if cause in ("bulkhead_full", "cancelled"):  # not an answer of the dependency
                 breaker.probing = breaker.probing and not probe

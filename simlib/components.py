@@ -1,11 +1,11 @@
 """The components a turn calls: the LLM provider, tools, the context store, the network, workers.
 
 Each dependency is a small object with a ``serve`` generator that a turn runs with ``yield from``.
-``serve`` waits for the component's capacity (a SimPy ``Resource`` queue), takes its time, flips
-its error coin, and returns ``None`` for success or the *cause* of a failure (``"llm_error"``,
-``"rate_limited"``, ...). It never raises: a failure is data that the caller records. If the turn
-is interrupted (its worker crashed, or a timeout cancelled the call), ``serve`` gives back the
-capacity it held on the way out.
+``serve`` waits for the component's capacity (a :class:`simlib.slots.Slots` queue), takes its
+time, flips its error coin, and returns ``None`` for success or the *cause* of a failure
+(``"llm_error"``, ``"rate_limited"``, ...). It never raises: a failure is data that the caller
+records. If the turn is interrupted (its worker crashed, or a timeout cancelled the call),
+``serve`` gives back the capacity it held on the way out.
 
 Turns never call ``serve`` directly; they go through :func:`simlib.calls.call`, the one place
 where network hops and resilience policies wrap every outbound call.
@@ -67,12 +67,6 @@ class TokenBucket:
 def resource(env: simpy.Environment, capacity: int | None) -> Slots | None:
     """``capacity`` slots (:class:`simlib.slots.Slots`), or None for unlimited capacity."""
     return None if capacity is None else Slots(env, capacity)
-
-
-def give_back(slots, request) -> None:
-    """Release a held request, or withdraw one still waiting in the queue."""
-    request.cancel()
-    slots.release(request)
 
 
 class Faultable:
@@ -149,7 +143,7 @@ class LLMProvider(Faultable):
 
     def saturated(self) -> bool:
         """Are all its slots busy (a new call would queue)?"""
-        return self.slots is not None and self.slots.count >= self.slots.capacity
+        return self.slots is not None and self.slots.full()
 
     def admit(self, tokens: int) -> float:
         """Check both buckets; pay if both allow. Returns the retry-after (0 when admitted)."""
@@ -179,7 +173,7 @@ class LLMProvider(Faultable):
                 self.in_progress -= 1
         finally:
             if request is not None:
-                give_back(self.slots, request)
+                self.slots.release(request)
         if self.priced:
             turn.tokens_in += tokens_in
             turn.tokens_out += tokens_out
@@ -212,7 +206,7 @@ class ToolService(Faultable):
             cause = yield from self.work(latency * self.slow)
         finally:
             if request is not None:
-                give_back(self.slots, request)
+                self.slots.release(request)
         if cause is None and self.coin() < self.error_rate:
             cause = self.cause
         return cause
@@ -244,7 +238,7 @@ class Store(Faultable):
             cause = yield from self.work(seconds * self.slow)
         finally:
             if request is not None:
-                give_back(self.slots, request)
+                self.slots.release(request)
         if cause is None and self.coin() < self.error_rate:
             cause = "store_error"
         return cause
@@ -323,5 +317,5 @@ class Worker(Faultable):
         if not self.restart():
             return
         for request in self.blockers:
-            give_back(queue, request)
+            queue.release(request)
         self.blockers = []

@@ -20,6 +20,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .dists import Deterministic, Distribution, Exponential, LogNormal, as_distribution
+from .traces import Trace
 from .validate import check_choice, check_number, check_probability, check_type
 
 STATES = ("stateless", "stateful")
@@ -146,7 +147,7 @@ class Workload(Config):
     rate_profile: tuple = ()
     bursts: Bursts | None = None
     flash_crowds: tuple = ()
-    replay: object = None
+    replay: Trace | None = None
     replay_speed: float = 1.0
     sensitive_share: float = 0.0
 
@@ -155,7 +156,6 @@ class Workload(Config):
         check_number(self._at("replay_speed"), self.replay_speed, low=0, strict=True)
         check_probability(self._at("sensitive_share"), self.sensitive_share)
         if self.replay is not None:
-            from .traces import Trace  # traces imports nothing of config: no cycle
             check_type(self._at("replay"), self.replay, Trace, "a simlib.traces.Trace or None")
         check_type(self._at("rate_profile"), self.rate_profile, tuple,
                    "a tuple of (time, factor) pairs")

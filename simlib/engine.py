@@ -130,8 +130,8 @@ class Run:
     def onprem_full(self) -> bool:
         """Would a sensitive turn be refused now (overflow "shed")?"""
         onprem, rule = self.onprem, self.scenario.compliance
-        return onprem is not None and rule.overflow == "shed" and onprem.saturated() \
-            and len(onprem.slots.queue) >= rule.max_queue
+        return onprem is not None and rule.overflow == "shed" and onprem.slots is not None \
+            and onprem.slots.full(rule.max_queue)
 
     def live_workers(self) -> list[Worker]:
         """The workers that are up (all of them if none is: turns then wait for a restart)."""

@@ -1,6 +1,7 @@
 """Metrics: from the turns table and the timeline to the numbers a design is judged by.
 
-The warm-up is dropped here and only here (:func:`measured`): a turn counts if it *arrived* in
+The warm-up is dropped here and only here (:func:`measured_rows`, and :func:`measured` for a
+table): a turn counts if it *arrived* in
 the measured window ``[warmup, duration)``. Rates that describe what the system delivered
 (throughput, goodput) count turns that *finished* in the window instead, because an overloaded
 system's output is capped by its capacity, whatever arrived.
@@ -24,9 +25,14 @@ CAUSES = ("llm_error", "rate_limited", "tool_error", "store_error", "network_err
           "queue_full", "queue_timeout", "onprem_full")
 
 
+def measured_rows(turns: pd.DataFrame) -> np.ndarray:
+    """Which rows arrived after the warm-up (the one place warm-up is dropped)."""
+    return ~turns["warmup"].to_numpy()
+
+
 def measured(turns: pd.DataFrame) -> pd.DataFrame:
-    """The turns that arrived after the warm-up (the one place warm-up is dropped)."""
-    return turns[~turns["warmup"].to_numpy()]
+    """The turns that arrived after the warm-up."""
+    return turns[measured_rows(turns)]
 
 
 def window(scenario) -> float:
@@ -40,26 +46,26 @@ def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
     It selects the measured turns column by column (``m(name)``) rather than copying the whole
     table, and counts outcomes and causes on the categories' codes: a million-turn table is
     summarised without a second copy of it."""
-    measured_rows = ~turns["warmup"].to_numpy()  # as measured(turns), one column at a time
+    rows = measured_rows(turns)  # one column at a time, not a copy of the table
 
     def m(name: str) -> pd.Series:
-        return turns[name][measured_rows]
+        return turns[name][rows]
 
-    n = int(measured_rows.sum())
+    n = int(rows.sum())
     span = window(scenario)
     names = list(turns["outcome"].cat.categories)
     codes = turns["outcome"].cat.codes.to_numpy()
     is_ok = codes == names.index("ok")
-    counts = dict(zip(names, np.bincount(codes[measured_rows], minlength=len(names)).tolist(),
+    counts = dict(zip(names, np.bincount(codes[rows], minlength=len(names)).tolist(),
                       strict=True))
     ended = n - counts["in_flight"]
-    latency = turns["latency"].to_numpy()[measured_rows & is_ok]
+    latency = turns["latency"].to_numpy()[rows & is_ok]
     finish = turns["finish"].to_numpy()
     finished_in_window = (finish >= scenario.warmup) & (finish < scenario.duration)
     ok_finished = finished_in_window & is_ok
     cost = infrastructure_per_hour(scenario) * span / 3600 + float(m("cost").sum())
     in_flight_age = scenario.duration - m("arrival").to_numpy()
-    young = (codes[measured_rows] == names.index("in_flight")) & \
+    young = (codes[rows] == names.index("in_flight")) & \
         (in_flight_age < scenario.slo_latency)
     slo_base = n - int(young.sum())
     errors = sum(counts[name] for name in ERRORS)

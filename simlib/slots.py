@@ -3,8 +3,10 @@
 Every turn asks for a few slots (a worker, a model, a tool, a store connection), so the cost of
 asking shows in every run. SimPy's ``Resource`` is general (put and get queues, bound event
 classes, a ``Release`` event per release); this class does only what simlib needs, in the same
-words: ``request()`` returns an event to ``yield``, ``release(request)`` gives a slot back,
-``count`` slots are in use out of ``capacity``, and ``queue`` holds the requests still waiting.
+words: ``request()`` returns an event to ``yield``, ``release(request)`` gives a slot back (or
+withdraws a request still waiting), ``count`` slots are in use out of ``capacity``, and ``queue``
+holds the requests still waiting; ``full(max_queue)`` says whether a newcomer would be turned away
+by a queue limit.
 
 One difference: a request that finds a free slot is granted *and processed* at once, so the
 asking process goes on without a round trip through the event queue (SimPy would schedule the
@@ -53,7 +55,6 @@ class Request(simpy.Event):
         return self
 
     def __exit__(self, *exc) -> None:
-        self.cancel()
         self.slots.release(self)
 
 
@@ -76,9 +77,14 @@ class Slots:
             self.queue.append(request)
         return request
 
+    def full(self, max_queue: int = 0) -> bool:
+        """Are all slots busy with at least ``max_queue`` requests waiting (0: just all busy)?"""
+        return self.count >= self.capacity and len(self.queue) >= max_queue
+
     def release(self, request: Request) -> None:
-        """Give back the slot of a granted request (a request never granted gives nothing)."""
+        """Give back the slot of a granted request, or withdraw a request still waiting."""
         if not request.granted:
+            request.cancel()
             return
         request.granted = False
         self.count -= 1

@@ -16,6 +16,7 @@ exactly the same work (common random numbers), whatever order it happens to serv
 from __future__ import annotations
 
 import bisect
+import functools
 
 import numpy as np
 
@@ -85,20 +86,28 @@ def burst_switches(workload: Workload, duration: float, rng: np.random.Generator
     return np.concatenate(parts)
 
 
+@functools.lru_cache(maxsize=8)
+def cut_sessions(trace, speed: float) -> tuple[np.ndarray, list]:
+    """A trace cut into sessions: their first request times (sorted) and, per session, its
+    requests as ``(prompt tokens, output tokens, gap since the previous request)``. Kept for the
+    last few (trace, speed) pairs: an explorer re-runs the same trace at every slider move."""
+    times = np.asarray(trace.times, dtype=float) / speed
+    ids = np.arange(len(times)) if trace.sessions is None else np.asarray(trace.sessions)
+    order = np.lexsort((times, ids))  # by session, then time
+    cuts = np.flatnonzero(np.diff(ids[order])) + 1
+    groups = sorted(np.split(order, cuts), key=lambda g: times[g[0]])
+    starts = np.array([times[g[0]] for g in groups])
+    sessions = [[(int(trace.prompt_tokens[i]), int(trace.output_tokens[i]),
+                  float(times[i] - times[g[max(k - 1, 0)]]))
+                 for k, i in enumerate(g)] for g in groups]
+    return starts, sessions
+
+
 class Replay:
-    """A trace cut into sessions: ``starts`` (first request times, sorted) and, per session, its
-    requests as ``(prompt tokens, output tokens, gap since the previous request)``."""
+    """A trace's sessions (:func:`cut_sessions`), handed out one at a time in arrival order."""
 
     def __init__(self, trace, speed: float):
-        times = np.asarray(trace.times, dtype=float) / speed
-        ids = np.arange(len(times)) if trace.sessions is None else np.asarray(trace.sessions)
-        order = np.lexsort((times, ids))  # by session, then time
-        cuts = np.flatnonzero(np.diff(ids[order])) + 1
-        groups = sorted(np.split(order, cuts), key=lambda g: times[g[0]])
-        self.starts = np.array([times[g[0]] for g in groups])
-        self.sessions = [[(int(trace.prompt_tokens[i]), int(trace.output_tokens[i]),
-                           float(times[i] - times[g[max(k - 1, 0)]]))
-                          for k, i in enumerate(g)] for g in groups]
+        self.starts, self.sessions = cut_sessions(trace, speed)
         self.next = 0
 
     def session(self) -> list[tuple[int, int, float]]:
@@ -193,23 +202,25 @@ class Planner:
         return int(x + self.rounding())
 
     def turn(self, first: bool, sizes: tuple | None = None) -> TurnPlan:
-        """One turn's plan; ``sizes`` = (prompt, output, think) from a replayed trace."""
-        think = 0.0 if first else self.think()
+        """One turn's plan; ``sizes`` = (prompt, output, think) from a replayed trace, which then
+        replace those draws (each use has its own stream, so skipping them moves nothing else)."""
         rounding, tools_per_step = self.rounding, self.tools_per_step
         n_steps = max(1, int(self.steps() + rounding()))  # self.count, inlined: hot
         cpu, ttft, out, tools = [], [], [], []
         for _ in range(n_steps):
             cpu.append(self.cpu())
             ttft.append(self.ttft())
-            out.append(round(self.output()))
+            if sizes is None:
+                out.append(round(self.output()))
             n_tools = int(tools_per_step() + rounding())
-            tools.append([self.tool_call() for _ in range(n_tools)] if n_tools else [])
-        prompt = round(self.prompt())
-        if sizes is not None:
-            prompt, output, think = sizes
+            tools.append([self.tool_call() for _ in range(n_tools)] if n_tools else [])  # hot
+        if sizes is None:
+            prompt, think = round(self.prompt()), 0.0 if first else self.think()
+        else:
+            prompt, output, think = sizes  # a session's first request has no gap: think 0
             out = [output] * n_steps
         sensitive = self.sensitive() < self.sensitive_share
-        return TurnPlan(prompt, cpu, ttft, out, tools, 0.0 if first else think, sensitive)
+        return TurnPlan(prompt, cpu, ttft, out, tools, think, sensitive)
 
     def tool_call(self) -> tuple[int, float]:
         index = min(bisect.bisect_right(self.tool_cdf, self.pick_tool()), len(self.tool_cdf) - 1)
