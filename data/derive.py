@@ -91,16 +91,10 @@ def arrivals_table(trace: traces.Trace) -> pd.DataFrame:
     return pd.DataFrame({"minute": np.arange(len(counts)), "requests": counts})
 
 
-def dispersion(times: np.ndarray, width: float = BIN_SECONDS) -> float | None:
-    """Variance / mean of the counts in whole ``width``-second bins (1 for Poisson).
-
-    The partial bin at the end is dropped; None when there are fewer than two whole bins."""
-    bins = int(times[-1] // width)
-    if bins < 2:
-        return None
-    counts = np.bincount((times[times < bins * width] // width).astype(np.int64),
-                         minlength=bins)
-    return float(counts.var(ddof=1) / counts.mean())
+def dispersion(trace: traces.Trace, width: float = BIN_SECONDS) -> float | None:
+    """:meth:`simlib.traces.Trace.dispersion`, None (an empty cell) with under two bins."""
+    value = trace.dispersion(width)
+    return None if np.isnan(value) else value
 
 
 def summary_row(trace: traces.Trace) -> dict:
@@ -111,9 +105,9 @@ def summary_row(trace: traces.Trace) -> dict:
         "span_s": trace.duration,
         "rate_per_s": trace.rate,
         "interarrival_mean_s": gaps.mean(),
-        "interarrival_cv": gaps.std(ddof=1) / gaps.mean(),
-        "dispersion_10s": dispersion(trace.times),
-        "dispersion_1h": dispersion(trace.times, HOUR),
+        "interarrival_cv": trace.interarrival_cv(),
+        "dispersion_10s": dispersion(trace),
+        "dispersion_1h": dispersion(trace, HOUR),
         "max_idle_gap_s": gaps.max(),
         "zero_gaps": int(np.sum(gaps == 0)),
         "sessions": trace.n_sessions,

@@ -128,6 +128,22 @@ class Trace:
             return None
         return int(self.sessions.max()) + 1 if len(self) else 0
 
+    def interarrival_cv(self) -> float:
+        """Standard deviation / mean of the gaps between requests (1 for a Poisson process)."""
+        gaps = np.diff(self.times)
+        return float(gaps.std(ddof=1) / gaps.mean()) if len(gaps) > 1 else math.nan
+
+    def dispersion(self, width: float = 10.0) -> float:
+        """Variance / mean of the request counts in whole ``width``-second bins (1 for a Poisson
+        process; more for bursts). The partial bin at the end is dropped; nan with fewer than
+        two whole bins."""
+        bins = int(self.duration // width)
+        if bins < 2:
+            return math.nan
+        counts = np.bincount((self.times[self.times < bins * width] // width).astype(np.int64),
+                             minlength=bins)
+        return float(counts.var(ddof=1) / counts.mean())
+
     def window(self, start: float, end: float) -> Trace:
         """The requests in ``[start, end)``, shifted so that ``start`` becomes time 0.
 
@@ -208,16 +224,18 @@ def number_sessions(keys) -> np.ndarray:
 # Finding and loading the originals
 # --------------------------------------------------------------------------------------------
 
-def find(name: str) -> Path | None:
-    """The path of a known original trace under :data:`SHARED`, or None if it is not there.
+def find(name: str, folder: str | Path | None = None) -> Path | None:
+    """The path of a known original trace, or None if it is not there: first in ``folder``
+    (laid out like :data:`SHARED`, or flat), then under :data:`SHARED`.
 
     Known names: ``"azure-conv"``, ``"azure-code"``, ``"ragpulse"``; any other raises
     ``ValueError`` (a typo should not look like a missing file).
     """
     if name not in KNOWN:
         raise ValueError(f"unknown trace {name!r}; known: {', '.join(KNOWN)}")
-    path = SHARED / KNOWN[name]
-    return path if path.is_file() else None
+    relative = Path(KNOWN[name])
+    places = [Path(folder) / relative, Path(folder) / relative.name] if folder else []
+    return next((path for path in [*places, SHARED / relative] if path.is_file()), None)
 
 
 def load(path: str | Path) -> Trace:

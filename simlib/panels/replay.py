@@ -78,13 +78,7 @@ def find(name: str, trace_dir: str | Path | None = None) -> Path | None:
 
     Looks in ``trace_dir`` (else the folder in ``$SIMLIB_TRACE_DIR``), laid out like
     ``../shared/data`` or flat, then in ``../shared/data`` (:func:`simlib.traces.find`)."""
-    folder = trace_dir or os.environ.get(ENV)
-    if folder:
-        relative = Path(traces.KNOWN[name])
-        for path in (Path(folder) / relative, Path(folder) / relative.name):
-            if path.is_file():
-                return path
-    return traces.find(name)
+    return traces.find(name, trace_dir or os.environ.get(ENV))
 
 
 def summary() -> pd.DataFrame:
@@ -176,13 +170,14 @@ def ci_text(values, digits: int = 2) -> str:
 
 def burstiness(trace: Trace, bucket: float = 10.0) -> dict[str, float]:
     """How bursty a trace is: mean rate, inter-arrival CV (1 for Poisson), dispersion of the
-    counts in ``bucket``-second bins (variance / mean, 1 for Poisson), the busiest bin's rate
-    as a multiple of the mean, and the longest silence."""
-    gaps = np.diff(trace.times)
+    counts in ``bucket``-second bins (variance / mean, 1 for Poisson: see
+    :class:`simlib.traces.Trace`, which ``data/derive.py`` uses too), the busiest bin's rate as
+    a multiple of the mean, and the longest silence."""
     counts = np.bincount((trace.times // bucket).astype(int))
-    return {"rate": trace.rate, "cv": float(gaps.std() / gaps.mean()),
-            "dispersion": float(counts.var() / counts.mean()),
-            "peak": float(counts.max() / bucket / trace.rate), "max_gap": float(gaps.max())}
+    return {"rate": trace.rate, "cv": trace.interarrival_cv(),
+            "dispersion": trace.dispersion(bucket),
+            "peak": float(counts.max() / bucket / trace.rate),
+            "max_gap": float(np.diff(trace.times).max())}
 
 
 def service(s: Scenario, trace: Trace) -> tuple[float, float]:
