@@ -33,6 +33,8 @@ from simlib import theory
 from simlib.cost import infrastructure_per_hour
 from simlib.dists import Deterministic, Exponential, Geometric, LogNormal
 from simlib.experiment import run_many
+from simlib.metrics import measured
+from simlib.panels.execution import mean_turn_time, step_parts
 from simlib.plots import COLOURS, TEMPLATE, _layout
 from simlib.records import Result
 from simlib.widgets import VIEWS, Control, Explorer, choice, explore, outage, register, slider
@@ -46,6 +48,11 @@ OVERFLOWS = ("queue", "shed", "cloud")
 SMALL_MODEL = {"costs.llm_input_per_1k": 0.00015, "costs.llm_output_per_1k": 0.0006}
 """Token prices of a small hosted model ($0.15 and $0.60 per million tokens in and out), the
 low-budget choice; the lab's default prices are about seven times higher."""
+SENSITIVE_SHARE = 0.3
+"""Share of turns that carry sensitive data, in :func:`sensitive` and the chooser's workload
+(they matter only if compliance is required)."""
+ONPREM_SLOT_HOUR = 1.0
+"""Price of one on-premises model slot, $ per hour, busy or idle."""
 
 
 # -- workloads -------------------------------------------------------------------------------
@@ -85,7 +92,8 @@ def deep_chat(depth: int = 12, turn_rate: float = 0.8, **changes) -> sl.Scenario
                     **changes})
 
 
-def sensitive(share: float = 0.3, rate: float = 1.0, onprem: int = 4, **changes) -> sl.Scenario:
+def sensitive(share: float = SENSITIVE_SHARE, rate: float = 1.0, onprem: int = 4,
+              **changes) -> sl.Scenario:
     """Strict compliance: the Q&A bot (one turn, one LLM call, no tools) with ``share`` of the
     turns sensitive, ``rate`` sessions per second, on 4 async workers (so that workers never
     limit it), 400 s, tokens priced as :data:`SMALL_MODEL`. ``onprem`` is the on-premises
@@ -101,7 +109,7 @@ def sensitive(share: float = 0.3, rate: float = 1.0, onprem: int = 4, **changes)
 
 
 def with_onprem(scenario: sl.Scenario, concurrency: int = 4, overflow: str = "queue",
-                per_slot_hour: float = 1.0) -> sl.Scenario:
+                per_slot_hour: float = ONPREM_SLOT_HOUR) -> sl.Scenario:
     """``scenario`` as a hybrid design: sensitive turns go to an on-premises model of
     ``concurrency`` slots (paid ``per_slot_hour`` each, busy or idle); ``overflow`` says what a
     sensitive turn does when it is full (see :class:`simlib.Compliance`)."""
@@ -131,15 +139,12 @@ def demand(scenario: sl.Scenario) -> dict[str, float]:
     """Mean load the workload offers, from the distributions' means (no simulation): turns per
     second, the seconds a sync turn holds its slot (steps x (CPU + LLM call + tool calls one
     after another)), CPU seconds per turn, and tool-seconds per second of each tool."""
-    wl, llm = scenario.workload, scenario.llm
+    wl = scenario.workload
     turns = wl.arrival_rate * wl.turns.mean
     weights = sum(t.weight for t in scenario.tools) or 1.0
-    tool_mean = sum(t.weight * t.latency.mean for t in scenario.tools) / weights
-    step = llm.ttft.mean + wl.output_tokens.mean / llm.decode_rate + \
-        wl.tools_per_step.mean * tool_mean
-    cpu = wl.steps.mean * scenario.workers.cpu_per_step.mean
     calls = turns * wl.steps.mean * wl.tools_per_step.mean
-    return {"turns": turns, "turn_time": wl.steps.mean * step + cpu, "cpu": cpu,
+    return {"turns": turns, "turn_time": mean_turn_time(scenario),
+            "cpu": wl.steps.mean * step_parts(scenario)["cpu"],
             **{f"tools.{t.name}": calls * t.weight / weights * t.latency.mean
                for t in scenario.tools}}
 
@@ -321,7 +326,7 @@ def fates(result: Result) -> dict[str, float]:
     """What became of the measured turns of a hybrid or cloud-only run: sensitive turns, their
     violations (LLM call sent to the cloud), those shed, p95 latency of ok sensitive and ok
     other turns, cost per 1k ok turns and availability."""
-    turns = result.turns[~result.turns["warmup"]]
+    turns = measured(result.turns)
     ok = turns["outcome"] == "ok"
     secret = turns["sensitive"]
     summary = result.summary()
@@ -373,7 +378,7 @@ def _sensitive_view(results: dict, scenario: sl.Scenario) -> go.Figure:
     """How sensitive and other turns ended: served on-premises, served in the cloud (for a
     sensitive turn: a violation), shed, failed, or still waiting when the run ended."""
     result = next(iter(results.values()))
-    turns = result.turns[~result.turns["warmup"]]
+    turns = measured(result.turns)
     served = turns["outcome"] == "ok"
     where = {"on-premises": served & turns["sensitive"] & ~turns["violation"],
              "cloud": served & (~turns["sensitive"] | turns["violation"]),
@@ -393,7 +398,8 @@ def _sensitive_view(results: dict, scenario: sl.Scenario) -> go.Figure:
 def _latency_by_kind(results: dict, scenario: sl.Scenario) -> go.Figure:
     """Latency distribution of ok sensitive turns against ok other turns."""
     result = next(iter(results.values()))
-    turns = result.turns[~result.turns["warmup"] & (result.turns["outcome"] == "ok")]
+    turns = measured(result.turns)
+    turns = turns[turns["outcome"] == "ok"]
     fig = go.Figure()
     for label, mask, colour in (("sensitive", turns["sensitive"], "#d62728"),
                                 ("other", ~turns["sensitive"], "#4e79a7")):
@@ -408,7 +414,7 @@ VIEWS["choosing_latency_by_kind"] = _latency_by_kind
 
 
 def _onprem_slots(value: int = 4) -> Control:
-    """A slider for the on-premises model's slots; each costs $1 per hour, busy or idle."""
+    """A slider for the on-premises model's slots; each costs :data:`ONPREM_SLOT_HOUR`."""
     def make():
         return w.IntSlider(min=1, max=8, step=1, value=value, description="on-premises slots",
                            continuous_update=False, style={"description_width": "initial"},
@@ -416,7 +422,7 @@ def _onprem_slots(value: int = 4) -> Control:
 
     def apply(scenario, slots):
         return scenario.with_(**{"onprem.concurrency": slots,
-                                 "costs.onprem_per_hour": slots * 1.0})
+                                 "costs.onprem_per_hour": slots * ONPREM_SLOT_HOUR})
     return Control("on-premises slots", make, apply)
 
 
@@ -444,9 +450,6 @@ def compliance_panel(seed: int = 0) -> Explorer:
 
 # -- the chooser -----------------------------------------------------------------------------
 
-SENSITIVE_SHARE = 0.3
-"""Share of the chooser's turns that carry sensitive data (they matter only if compliance is
-required)."""
 MAX_CONTEXT_LOST = 0.01
 """A conversation requirement: at most 1% of turns may lose their history."""
 
@@ -487,23 +490,14 @@ def candidates(scenario: sl.Scenario, compliant: bool) -> dict[str, sl.Scenario]
 
 
 def measures(result: Result) -> dict[str, float]:
-    """The numbers the chooser judges a run by, as :func:`simlib.metrics.summary` defines them
-    (measured turns only), computed straight from the turns table: the chooser needs five
-    numbers, not the whole summary, and must redraw fast."""
-    scenario, turns = result.scenario, result.turns
-    m = turns[~turns["warmup"].to_numpy()]
-    outcome = m["outcome"].to_numpy()
-    ok = outcome == "ok"
-    ended = len(m) - int((outcome == "in_flight").sum())
-    span = scenario.duration - scenario.warmup
-    cost = infrastructure_per_hour(scenario) * span / 3600 + float(m["cost"].sum())
-    latency = m["latency"].to_numpy()[ok]
-    return {"cost_per_1k": 1000 * cost / int(ok.sum()) if ok.any() else np.nan,
-            "p95": float(np.percentile(latency, 95)) if len(latency) else np.nan,
-            "availability": int(ok.sum() + (outcome == "degraded").sum()) / ended
-            if ended else np.nan,
-            "context_lost": float(m["context_lost"].mean()) if len(m) else 0.0,
-            "violations": int(m["violation"].sum()), "sensitive": int(m["sensitive"].sum())}
+    """The numbers the chooser judges a run by, from its summary (measured turns only): $ per
+    1k ok turns, p95, availability, the share of turns that lost their history, and the
+    sensitive turns and their violations."""
+    s = result.summary()
+    return {"cost_per_1k": 1000 * s["cost_per_ok"], "p95": s["latency_p95"],
+            "availability": s["availability"],
+            "context_lost": s["context_lost"] / s["arrivals"] if s["arrivals"] else 0.0,
+            "violations": s["violations"], "sensitive": s["sensitive"]}
 
 
 def rank(table: pd.DataFrame, budget: float, p95: float, availability: float,

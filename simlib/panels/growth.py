@@ -37,10 +37,11 @@ from ..cost import infrastructure_per_hour
 from ..dists import Exponential, Geometric, LogNormal, Uniform
 from ..engine import run
 from ..experiment import confidence_interval
-from ..metrics import measured, window
+from ..metrics import measured, utilisation, window
 from ..records import Result
 from ..scenario import Scenario
 from ..widgets import VIEWS, Explorer, explore, flash_crowd, slider
+from .execution import slot_use
 
 SIMPLE = Architecture("stateless", "sync", "monolith")
 COMPLEX = Architecture("stateless", "async", "microservices")
@@ -96,16 +97,11 @@ def _tool_capacity(scenario: Scenario, tool: Tool) -> float:
 
 
 def waiting_share(result: Result) -> float:
-    """Share of the time sync turns held a worker slot without using its CPU (1 - CPU seconds
-    / held seconds, over the measured turns that finished); 0 for async."""
-    scenario = result.scenario
-    if scenario.architecture.execution == "async":
+    """Share of the time sync turns held a worker slot without using its CPU (the ``idle_share``
+    of :func:`simlib.panels.execution.slot_use`); 0 for async."""
+    if result.scenario.architecture.execution == "async":
         return 0.0
-    turns = measured(result.turns)
-    turns = turns[turns["finish"].notna() & turns["admitted"].notna()]
-    held = float((turns["finish"] - turns["admitted"]).sum())
-    cpu = scenario.workers.cpu_per_step.mean * float(turns["llm_calls"].sum())
-    return 1 - cpu / held if held else 0.0
+    return slot_use(result)["idle_share"]
 
 
 def held_seconds(results: Sequence[Result]) -> float:
@@ -130,9 +126,9 @@ def loads(result: Result) -> dict[str, float]:
     w = scenario.workers
     out = {}
     if scenario.architecture.execution == "sync":
-        out["worker slots"] = float(line["busy"].mean() / (w.count * w.slots))
+        out["worker slots"] = utilisation(scenario, result.timeline)
     else:
-        out["CPU slots"] = float(line["cpu_busy"].mean() / (w.count * w.slots))
+        out["CPU slots"] = utilisation(scenario, result.timeline)
         out["in-flight cap"] = float(line["busy"].mean() / (w.count * w.max_in_flight))
     if scenario.architecture.state == "stateless" and scenario.store.servers:
         out["store connections"] = float(line["store_busy"].mean() / scenario.store.servers)
@@ -304,12 +300,16 @@ def month_mix(steps: Sequence[tuple], lag: float) -> dict[str, np.ndarray]:
     serves ``lag`` of the month while its fix lands, the last one the rest (per seed, so
     paired seeds stay paired). If the fixes take the whole month, the last design never
     serves."""
+    return _mix([_measures(results) for _, results, _ in steps], lag)
+
+
+def _mix(parts: Sequence[dict[str, np.ndarray]], lag: float) -> dict[str, np.ndarray]:
+    """:func:`month_mix` of the designs' :func:`_measures`, in order."""
     weights, left = [], 1.0
-    for _ in steps[:-1]:
+    for _ in parts[:-1]:
         weights.append(min(lag, left))
         left -= weights[-1]
     weights.append(left)
-    parts = [_measures(results) for _, results, _ in steps]
     return {key: sum(w * part[key] for w, part in zip(weights, parts, strict=True))
             for key in parts[0]}
 
@@ -345,11 +345,12 @@ def grow(strategy: str, rates: Sequence[float], seeds: Sequence[int] = range(3),
             steps = right_size(here, seeds, target, max_workers=max_workers)
             changes = [reason for _, _, reason in steps if reason]
         scenario = steps[-1][0]
-        mix = month_mix(steps, lag)
+        parts = [_measures(results) for _, results, _ in steps]
+        mix = _mix(parts, lag)
         rows.append({"strategy": strategy, "month": month, "rate": rate,
                      "design": design_label(scenario), "architecture": scenario.architecture.name,
                      "scenario": scenario,
-                     "changes": changes, "slo_start": float(_measures(steps[0][1])["slo"].mean()),
+                     "changes": changes, "slo_start": float(parts[0]["slo"].mean()),
                      **{key: float(values.mean()) for key, values in mix.items()},
                      **_ci("slo", mix["slo"]), **_ci("cost_per_hour", mix["cost_per_hour"]),
                      **{f"{key}_seeds": list(mix[key]) for key in SEEDED}})
