@@ -1,11 +1,7 @@
 """Projector helpers for `make app`: each page shows one explorer with ``big(module.panel())``.
 
-:func:`big` changes the size and nothing else (the explorer's controls, runs and data are the
-notebooks' own):
-
-- **Size.** Taller charts and larger text, for the back of a room.
-- **Start-up** is the notebooks' own: every explorer's charts share one copy of plotly.js in
-  the browser (:func:`simlib.widgets.share_plotly`, which says why).
+:func:`big` makes the charts taller and their text larger, for the back of a room, and changes
+nothing else: the explorer's controls, runs and data are the notebooks' own.
 """
 
 from __future__ import annotations
