@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -130,15 +131,28 @@ def timeline(timelines: Mapping[str, pd.DataFrame], column: str = "in_system",
     return _layout(fig, "time (s)", column.replace("_", " "), title)
 
 
-def goodput_over_time(turns_by_design: Mapping[str, pd.DataFrame], bucket: float = 10.0,
-                      windows: Sequence[tuple] = ()) -> go.Figure:
-    """Ok turns finished per second, in buckets of ``bucket`` seconds, per design."""
+def per_second(times: pd.Series, weights: pd.Series | None, duration: float,
+               bucket: float) -> pd.Series:
+    """Sum of ``weights`` (or a count of ``times``) per bucket of ``bucket`` seconds, divided
+    by ``bucket``: a rate per second, indexed by each bucket's middle. Every bucket from 0 to
+    ``duration`` is there, an empty one as 0: a rate that drops to nothing during an outage
+    must be drawn as a drop, not as a line jumping over the gap."""
+    keys = (times // bucket).astype(int)
+    sums = weights.groupby(keys).sum() if weights is not None else keys.value_counts()
+    index = np.arange(int(np.ceil(duration / bucket)))
+    sums = sums.reindex(index, fill_value=0).sort_index()
+    return pd.Series(sums.to_numpy() / bucket, index=(index + 0.5) * bucket)
+
+
+def goodput_over_time(turns_by_design: Mapping[str, pd.DataFrame], duration: float,
+                      bucket: float = 10.0, windows: Sequence[tuple] = ()) -> go.Figure:
+    """Ok turns finished per second, in buckets of ``bucket`` seconds from 0 to ``duration``
+    (0 where none finished), per design."""
     fig = go.Figure()
     for name, turns in turns_by_design.items():
-        ok = turns[turns["outcome"] == "ok"]["finish"]
-        counts = (ok // bucket).value_counts().sort_index()
-        fig.add_scatter(x=(counts.index + 0.5) * bucket, y=counts.to_numpy() / bucket,
-                        mode="lines", name=name, line={"color": _colour(name)})
+        rate = per_second(turns[turns["outcome"] == "ok"]["finish"], None, duration, bucket)
+        fig.add_scatter(x=rate.index, y=rate.to_numpy(), mode="lines", name=name,
+                        line={"color": _colour(name)})
     for start, end in windows:
         fig.add_vrect(x0=start, x1=end, fillcolor="#d62728", opacity=0.12, line_width=0)
     return _layout(fig, "time (s)", "ok turns / s", "Goodput over time")

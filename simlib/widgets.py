@@ -11,9 +11,9 @@ Python re-runs and updates ``explorer.figures``; tests and benchmarks drive expl
 and ``explorers()`` lists the ones alive in this kernel.
 
 A control is a :class:`Control`: a label, a widget factory and an ``apply(scenario, value)``.
-:func:`slider` and :func:`choice` set a scenario field by its dotted path; :func:`outage`,
-:func:`latency_spike`, :func:`crash` and :func:`flash_crowd` add a fault whose strength is the
-slider's value (0 = no fault).
+:func:`slider`, :func:`choice` and :func:`pick` set a scenario field by its dotted path;
+:func:`outage`, :func:`latency_spike`, :func:`crash` and :func:`flash_crowd` add a fault whose
+strength is the slider's value (0 = no fault).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -70,6 +70,16 @@ def choice(path: str, options: Sequence, label: str | None = None, value=None) -
         return w.Dropdown(options=list(options), value=value if value is not None
                           else options[0], description=label or path, style=_style())
     return Control(label or path, make, lambda s, v: s.with_(**{path: v}))
+
+
+def pick(path: str, options: Mapping[str, object], label: str, value: str) -> Control:
+    """A dropdown of named settings for the field at ``path``: the learner reads a name ("10%
+    of successes", "off"), the scenario gets the object it stands for (a name may stand for
+    None)."""
+    def make():
+        return w.Dropdown(options=list(options), value=value, description=label,
+                          style=_style())
+    return Control(label, make, lambda s, v: s.with_(**{path: options[v]}))
 
 
 def _with_fault(scenario: Scenario, fault) -> Scenario:
@@ -147,7 +157,7 @@ VIEWS: dict[str, Callable] = {
     "latency_cdf": lambda results, s: plots.latency_cdf(
         {n: r.turns for n, r in results.items()}),
     "goodput": lambda results, s: plots.goodput_over_time(
-        {n: r.turns for n, r in results.items()}, windows=windows(s)),
+        {n: r.turns for n, r in results.items()}, s.duration, windows=windows(s)),
     "outcomes": lambda results, s: plots.outcomes({n: r.turns for n, r in results.items()}),
 }
 

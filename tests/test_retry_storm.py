@@ -15,9 +15,9 @@ import pytest
 
 import simlib as sl
 from simlib.experiment import collapse_probability
+from simlib.panels.resilience import SINCE
 
 SEEDS = range(30)
-SINCE = 250.0
 
 
 def probability(**kwargs):

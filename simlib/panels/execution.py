@@ -17,18 +17,17 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping
 
-import ipywidgets as w
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from .. import plots, presets
-from ..config import Architecture, Tool
+from ..config import LLM, Architecture, Tool, Workload
 from ..dists import Deterministic, LogNormal
 from ..records import Result
 from ..resilience import DeadLetter
 from ..scenario import Scenario
-from ..widgets import VIEWS, Control, Explorer, explore, latency_spike, outage, slider
+from ..widgets import VIEWS, Explorer, explore, latency_spike, outage, pick, slider
 
 SYNC = Architecture("stateless", "sync", "monolith")
 ASYNC = Architecture("stateless", "async", "monolith")
@@ -57,12 +56,17 @@ def _tool_mean(scenario: Scenario) -> float:
     return float(weights @ means / weights.sum()) if len(weights) else 0.0
 
 
+def call_time(llm: LLM, workload: Workload) -> float:
+    """Mean seconds of one LLM call: time to first token, then the output tokens at the
+    decode rate (the whole answer, not just its first token)."""
+    return llm.ttft.mean + workload.output_tokens.mean / llm.decode_rate
+
+
 def step_parts(scenario: Scenario) -> dict[str, float]:
     """Mean seconds of one sync step, by part: CPU, LLM call, tool calls one after another."""
-    w, llm = scenario.workload, scenario.llm
     return {"cpu": scenario.workers.cpu_per_step.mean,
-            "llm": llm.ttft.mean + w.output_tokens.mean / llm.decode_rate,
-            "tools": w.tools_per_step.mean * _tool_mean(scenario)}
+            "llm": call_time(scenario.llm, scenario.workload),
+            "tools": scenario.workload.tools_per_step.mean * _tool_mean(scenario)}
 
 
 def mean_turn_time(scenario: Scenario) -> float:
@@ -126,14 +130,6 @@ def _slot_time(results: Mapping[str, Result], scenario: Scenario) -> go.Figure:
 
 
 VIEWS["execution_slot_time"] = _slot_time
-
-
-def pick(path: str, options: Mapping[str, object], label: str, value: str) -> Control:
-    """A dropdown of named settings for the field at ``path`` (a name may stand for None)."""
-    def make():
-        return w.Dropdown(options=list(options), value=value, description=label,
-                          style={"description_width": "initial"})
-    return Control(label, make, lambda s, v: s.with_(**{path: options[v]}))
 
 
 def throughput_panel(seed: int = 0) -> Explorer:

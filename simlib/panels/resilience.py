@@ -23,19 +23,22 @@ import plotly.graph_objects as go
 
 from .. import plots, presets
 from ..faults import windows
+from ..metrics import measured
 from ..records import Result
-from ..resilience import (
-    Bulkhead,
-    CircuitBreaker,
-    Fallback,
-    LoadShedding,
-    Retry,
-    RetryBudget,
-    Timeout,
-)
+from ..resilience import Bulkhead, CircuitBreaker, Fallback, LoadShedding, Retry, RetryBudget
 from ..scenario import Scenario
-from ..widgets import VIEWS, Control, Explorer, explore, flash_crowd, latency_spike, outage, slider
-from .execution import text_table
+from ..widgets import (
+    VIEWS,
+    Control,
+    Explorer,
+    explore,
+    flash_crowd,
+    latency_spike,
+    outage,
+    pick,
+    slider,
+)
+from .execution import call_time, text_table
 
 __all__ = ["BACKOFFS", "BREAKER", "BUDGET", "SINCE", "agent", "attempts_per_second",
            "ok_per_second", "patterns_panel", "retry_sleeps", "storm", "storm_figure",
@@ -65,11 +68,6 @@ def agent(**changes) -> Scenario:
     return scenario.with_(**changes)
 
 
-SINCE = 250.0
-"""A storm run has collapsed when fewer than half of the turns arriving from here on (130 s
-after the trigger ended, as in ``tests/test_retry_storm.py``) are answered ok."""
-
-
 def storm(arrival_rate: float = 4.0, trigger: bool = False, safe: bool = False,
           duration: float = 400.0) -> Scenario:
     """``sl.presets.retry_storm`` with its timeline sampled every second instead of every
@@ -78,18 +76,26 @@ def storm(arrival_rate: float = 4.0, trigger: bool = False, safe: bool = False,
     return presets.retry_storm(arrival_rate, trigger, safe, duration).with_(sample_every=1.0)
 
 
+SINCE = windows(storm(trigger=True))[-1][1] + 130.0
+"""A storm run has collapsed when fewer than half of the turns arriving from here on (130 s
+after the preset's trigger ended: t = 250 s; ``tests/test_retry_storm.py`` uses it too) are
+answered ok."""
+
+
 def storm_fixes(scenario: Scenario) -> dict[str, Scenario]:
     """The storm scenario with one policy changed at a time (and the preset's safe set): no
     retries; backoff with full jitter; a retry budget; timeouts that cancel the call; a circuit
-    breaker; a bulkhead (1 call in progress, 10 waiting, the rest refused at once)."""
+    breaker; a bulkhead (1 call in progress, 10 waiting, the rest refused at once). The backoff
+    and the budget are the preset's own (``safe=True``), taken apart."""
+    safe = presets.retry_storm(safe=True).resilience.llm.retry
     changes = {
         "no retries": {"retry": None},
-        "backoff + full jitter": {"retry": Retry(3, "full", 0.5, 10.0)},
-        "retry budget (10%)": {"retry": Retry(3, "none", 0.0, 0.0, budget=BUDGET)},
-        "timeout cancels the call": {"timeout": Timeout(1.0, cancel=True)},
+        "backoff + full jitter": {"retry": safe, "retry.budget": None},
+        "retry budget (10%)": {"retry.budget": safe.budget},
+        "timeout cancels the call": {"timeout.cancel": True},
         "circuit breaker": {"breaker": BREAKER},
         "bulkhead (1 + 10 waiting)": {"bulkhead": Bulkhead(max_concurrent=1, max_queue=10)},
-        "jitter + budget (preset safe)": {"retry": Retry(3, "full", 0.5, 10.0, budget=BUDGET)},
+        "jitter + budget (preset safe)": {"retry": safe},
     }
     return {name: scenario.with_(**{f"resilience.llm.{k}": v for k, v in change.items()})
             for name, change in changes.items()}
@@ -103,34 +109,24 @@ def retry_sleeps(result: Result) -> pd.Series:
     attempts: latency - 2 x service. Exact when the scenario has a deterministic LLM time, no
     output tokens, no CPU and no queueing (``presets.mmc`` with many servers, ``kind=
     "deterministic"``): a retried attempt takes the same time as the first."""
-    turns = result.turns
-    two = turns[~turns["warmup"] & (turns["attempts"] == 2) & (turns["outcome"] == "ok")]
+    turns = measured(result.turns)
+    two = turns[(turns["attempts"] == 2) & (turns["outcome"] == "ok")]
     return two["latency"] - 2 * result.scenario.llm.ttft.mean
-
-
-def _per_second(times: pd.Series, weights: pd.Series | None, duration: float,
-                bucket: float) -> pd.Series:
-    """Sum of ``weights`` (or a count) per bucket of ``times``, per second, empty buckets as 0
-    (index: the bucket's middle)."""
-    keys = (times // bucket).astype(int)
-    sums = (weights.groupby(keys).sum() if weights is not None else keys.value_counts())
-    index = np.arange(int(np.ceil(duration / bucket)))
-    sums = sums.reindex(index, fill_value=0).sort_index()
-    return pd.Series(sums.to_numpy() / bucket, index=(index + 0.5) * bucket)
 
 
 def attempts_per_second(result: Result, bucket: float = 10.0) -> pd.Series:
     """LLM attempts per second (retries included), by the arrival time of their turn, in
     buckets of ``bucket`` seconds (index: the bucket's middle)."""
     turns = result.turns
-    return _per_second(turns["arrival"], turns["attempts"], result.scenario.duration, bucket)
+    return plots.per_second(turns["arrival"], turns["attempts"], result.scenario.duration,
+                            bucket)
 
 
 def ok_per_second(result: Result, bucket: float = 10.0) -> pd.Series:
     """Turns answered ok per second, by finish time, in buckets (0 where none finished)."""
     turns = result.turns
     done = turns[turns["outcome"] == "ok"]["finish"]
-    return _per_second(done, None, result.scenario.duration, bucket)
+    return plots.per_second(done, None, result.scenario.duration, bucket)
 
 
 def waiting_abandoned(result: Result) -> float:
@@ -143,7 +139,7 @@ def waiting_abandoned(result: Result) -> float:
 def _capacity(scenario: Scenario) -> float:
     """LLM calls per second the endpoint can serve (inf without a concurrency cap)."""
     cap = scenario.llm.concurrency
-    return cap / scenario.llm.ttft.mean if cap else float("inf")
+    return cap / call_time(scenario.llm, scenario.workload) if cap else float("inf")
 
 
 # -- charts --------------------------------------------------------------------------------------
@@ -174,7 +170,7 @@ def _attempts_figure(results: Mapping[str, Result], scenario: Scenario,
 def storm_figure(results: Mapping[str, Result]) -> go.Figure:
     """One run per policy (same seed): LLM attempts per second against its capacity, and ok
     answers per second. A storm is attempts pinned far above the answers after the trigger."""
-    colours = dict(zip(results, PALETTE, strict=False))
+    colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(results)}
     scenario = next(iter(results.values())).scenario
     return _attempts_figure(results, scenario, colours)
 
@@ -199,12 +195,6 @@ def _slider(label: str, low: float, high: float, step: float, value: float) -> w
     return w.FloatSlider(min=low, max=high, step=step, value=value, description=label,
                          continuous_update=False, style={"description_width": "initial"},
                          layout=w.Layout(width="340px"))
-
-
-def pick(path: str, options: Mapping[str, object], label: str, value: str) -> Control:
-    """A dropdown of named settings for the field at ``path`` (a name may stand for None)."""
-    return Control(label, lambda: _dropdown(label, list(options), value),
-                   lambda s, v: s.with_(**{path: options[v]}))
 
 
 def backoff_choice(label: str = "backoff") -> Control:
