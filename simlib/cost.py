@@ -1,13 +1,16 @@
 """Cost: what a design spends, in US dollars.
 
 Two kinds of money. *Infrastructure* is paid by the hour whether busy or idle: worker replicas,
-tool and context service replicas, and a fixed operating overhead per deployed service (each
-microservice needs its own deploys, dashboards and on-call). *Usage* is paid per turn: LLM tokens
-in and out, and context-store operations. "Cost per ok turn" divides both by the turns that
-succeeded, which is how "low budget" is judged.
+tool and context service replicas, an on-premises model if there is one, and a fixed operating
+overhead per deployed service (each service needs its own deploys, dashboards and on-call: a
+monolith is one service, microservices are several). *Usage* is paid per turn: LLM tokens in and
+out, and context-store operations. "Cost per ok turn" divides both by the turns that succeeded,
+which is how "low budget" is judged.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .config import Costs
 from .scenario import Scenario
@@ -41,7 +44,9 @@ def _replicas_per_hour(scenario: Scenario) -> float:
     return workers * c.worker_per_hour + tools + context + overhead
 
 
-def turn_cost(costs: Costs, tokens_in: int, tokens_out: int, store_ops: int) -> float:
-    """Usage cost of one turn: LLM tokens and store operations."""
+def turn_cost(costs: Costs, tokens_in: float | np.ndarray, tokens_out: float | np.ndarray,
+              store_ops: float | np.ndarray) -> float | np.ndarray:
+    """Usage cost of turns: LLM tokens and store operations (numbers for one turn, or numpy
+    arrays for many: the recorder prices every row at once)."""
     return (tokens_in * costs.llm_input_per_1k + tokens_out * costs.llm_output_per_1k
             + store_ops * costs.store_per_1k_ops) / 1000
