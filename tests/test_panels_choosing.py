@@ -12,11 +12,12 @@ every seed or on sums over seeds, never on one seed's luck.
 import numpy as np
 import pandas as pd
 import pytest
+from panels import SEEDS, bars, per_seed
+from stats import assert_in_ci
 
 import simlib as sl
 from simlib.panels import choosing as ch
 
-SEEDS = (0, 1, 2)
 MONOLITHS = {d.name for d in sl.DESIGNS if d.deployment == "monolith"} | {
     f"{ch.CHECKPOINTED.name} + checkpoints"}
 SYNC = [d.name for d in sl.DESIGNS if d.execution == "sync"]
@@ -64,17 +65,15 @@ def picker():
 
 
 def settle(picker, **settings):
-    """Set the chooser to its defaults changed by ``settings`` (control label -> value)."""
-    for label, value in {**ch.DEFAULTS, **settings}.items():
+    """Set the chooser to its defaults (seed 0) changed by ``settings`` (label -> value)."""
+    for label, value in {**ch.DEFAULTS, "seed": 0, **settings}.items():
         picker.controls[label].value = value
 
 
 def each_seed(picker, settings: dict) -> list[pd.DataFrame]:
-    tables = []
-    for seed in SEEDS:
-        settle(picker, seed=seed, **settings)
-        tables.append(picker.summary())
-    return tables
+    """The ranked table for each of SEEDS, the chooser settled with ``settings``."""
+    settle(picker, **settings)
+    return per_seed(picker, lambda p: p.summary())
 
 
 def test_requirements_rerank_cached_runs(picker):
@@ -155,8 +154,24 @@ def test_requiring_compliance_flags_cloud_designs_and_adds_hybrids(picker):
     assert not any("on-prem" in name for name in picker.summary().index)
 
 
+#: Values a learner might try, ending on each control's default: 22 updates in all, some
+#: re-running the designs (load, depth, crash, compliance, seed), most re-ranking cached runs.
+LEARNER_MOVES = {ch.LOAD: (1.0, 1.4, 0.6), ch.DEPTH: (8, 12, 4), ch.CRASH: (60.0, 120.0, 0.0),
+                 ch.BUDGET: (0.5, 2.0, 0.9), ch.P95: (10.0, 30.0, 15.0),
+                 ch.AVAILABILITY: (0.95, 0.9, 0.99), ch.COMPLIANCE: ("required", "not required"),
+                 "seed": (1, 0)}
+
+
 def test_chooser_updates_stay_within_budget(picker):
-    timings = np.array(picker.timings)
+    """Times this test's own moves, so that it passes alone. A loose check on a shared
+    machine: bench/notebooks.py is what checks the budget (uncached updates of every explorer
+    in its notebook's kernel)."""
+    settle(picker)
+    before = len(picker.timings)
+    for label, values in LEARNER_MOVES.items():
+        for value in values:
+            picker.controls[label].value = value
+    timings = np.array(picker.timings[before:])
     assert len(timings) > 20
     assert np.median(timings) < 0.15
 
@@ -164,11 +179,6 @@ def test_chooser_updates_stay_within_budget(picker):
 @pytest.fixture(scope="module")
 def hybrid():
     return ch.compliance_panel()
-
-
-def bars(panel) -> dict[str, dict[str, int]]:
-    """Turns per fate for sensitive and other turns, from the fates chart."""
-    return {t.name: dict(zip(t.x, t.y, strict=True)) for t in panel.figures[0].data}
 
 
 def test_saturating_onprem_queues_sheds_or_violates(hybrid):
@@ -210,13 +220,13 @@ def test_more_onprem_slots_cost_more_and_wait_less(hybrid):
 
 
 def test_overflow_to_the_cloud_follows_erlang_b():
-    table = ch.compliance(rates=(2.5,), seeds=range(3))
+    table = ch.compliance(rates=(2.5,), seeds=range(10))  # 10: a 99.9% CI of about +-0.05
     assert table[table["design"].isin(["hybrid, queue", "hybrid, shed"])]["violations"].sum() == 0
     cloud = table[table["design"] == "cloud only"]
     assert (cloud["violations"] == cloud["sensitive"]).all()
     over = table[table["design"] == "hybrid, overflow to cloud"]
-    share = over["violations"].sum() / over["sensitive"].sum()
-    assert share == pytest.approx(over["erlang_b"].iloc[0], abs=0.05)
+    shares = (over["violations"] / over["sensitive"]).tolist()  # one per seed
+    assert_in_ci(shares, over["erlang_b"].iloc[0], "share of sensitive turns overflowing")
 
 
 def test_checkpoints_keep_every_history():

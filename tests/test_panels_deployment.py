@@ -6,33 +6,23 @@ replica, however long the restart; a microservice's crash fails calls for as lon
 a network hop, its errors and partitions touch microservices only.
 """
 
-import numpy as np
 import pytest
+from panels import SEEDS, bars, median_latency, per_seed, window_mean
 
 import simlib as sl
 from simlib.panels import deployment as dep
 
-SEEDS = (0, 1, 2)
 MONO, MICRO = dep.MONOLITH.name, dep.MICROSERVICES.name
 
 
-def bars(explorer, outcome: str = "failed") -> dict[str, int]:
+def turns_ending(explorer, outcome: str = "failed") -> dict[str, int]:
     """Turns per design with ``outcome``, read from the outcomes chart."""
-    return {t.name: int(dict(zip(t.x, t.y, strict=True)).get(outcome, 0))
-            for t in explorer.figures[0].data}
-
-
-def median_latency(explorer) -> dict[str, float]:
-    return {t.name: float(np.median(t.x)) for t in explorer.figures[0].data}
+    return {name: int(counts.get(outcome, 0)) for name, counts in bars(explorer).items()}
 
 
 def goodput(explorer, low: float, high: float) -> dict[str, float]:
     """Mean ok turns per second over [low, high), read from the goodput chart."""
-    out = {}
-    for trace in explorer.figures[1].data:
-        x, y = np.asarray(trace.x), np.asarray(trace.y)
-        out[trace.name] = float(y[(x >= low) & (x < high)].mean())
-    return out
+    return {trace.name: window_mean(trace, low, high) for trace in explorer.figures[1].data}
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +36,9 @@ def crashes():
         explorer.controls["crashed tool"].value = "code"
         for restart in (0, 30, 120):
             explorer.controls["tool crash: restart (s)"].value = restart
-            seen["code", restart, seed] = bars(explorer)
+            seen["code", restart, seed] = turns_ending(explorer)
         explorer.controls["crashed tool"].value = "search"
-        seen["search", 120, seed] = bars(explorer)
+        seen["search", 120, seed] = turns_ending(explorer)
         explorer.controls["tool crash: restart (s)"].value = 0
     return explorer, seen
 
@@ -97,10 +87,7 @@ def test_more_load_puts_more_turns_in_the_monolith_blast_radius():
     failed = {}
     for rate in (0.2, 1.0):
         explorer.controls["arrival rate (sessions/s)"].value = rate
-        failed[rate] = 0
-        for seed in SEEDS:
-            explorer.controls["seed"].value = seed
-            failed[rate] += bars(explorer)[MONO]
+        failed[rate] = sum(per_seed(explorer, lambda e: turns_ending(e)[MONO]))
     assert failed[1.0] > 2 * failed[0.2]
 
 
@@ -110,9 +97,9 @@ def network():
 
 
 def test_hop_latency_slows_microservices_only(network):
-    before = median_latency(network)
+    before = median_latency(network, 0)
     network.controls["hop latency (s)"].value = 0.3
-    after = median_latency(network)
+    after = median_latency(network, 0)
     network.controls["hop latency (s)"].value = 0.005
     assert after[MICRO] > before[MICRO] + 0.3  # at least one hop per turn
     assert after[MONO] == before[MONO]

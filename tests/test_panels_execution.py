@@ -7,8 +7,8 @@ acknowledgement is silent unless a dead-letter queue redelivers the turn. Plus t
 helpers the notebook prints.
 """
 
-import numpy as np
 import pytest
+from panels import mean_y, move
 
 import simlib as sl
 from simlib.panels import execution as ex
@@ -16,23 +16,9 @@ from simlib.panels import execution as ex
 SYNC, ASYNC = 0, 1  # trace order in every chart: the base design (sync), then async
 
 
-def mean_y(figure, trace: int, start: float = 0.0, end: float = float("inf")) -> float:
-    """Mean of a trace's y over the points with ``start <= x < end`` (all by default)."""
-    x = np.asarray(figure.data[trace].x, dtype=float)
-    y = np.asarray(figure.data[trace].y, dtype=float)
-    return float(np.mean(y[(x >= start) & (x < end)]))
-
-
 def count(figure, trace: int, outcome: str) -> int:
     data = figure.data[trace]
     return int(dict(zip(data.x, data.y, strict=True)).get(outcome, 0))
-
-
-def move(explorer, label, value) -> None:
-    """Set a control; a changed value must re-run and redraw (one more timing)."""
-    before, changed = len(explorer.timings), explorer.controls[label].value != value
-    explorer.controls[label].value = value
-    assert len(explorer.timings) == before + changed
 
 
 # -- the formulas ----------------------------------------------------------------------------

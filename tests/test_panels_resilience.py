@@ -10,53 +10,36 @@ crowd. Sums over a few seeds keep the assertions off any one seed's quirks.
 
 import numpy as np
 import pytest
+from panels import SEEDS, over_seeds, per_seed, window_mean
 
 import simlib as sl
 from simlib.panels import resilience as rs
 
-SEEDS = (0, 1, 2)
 SPIKE = "LLM slow-down x (60-80 s)"
 DESIGN = "stateless/sync/monolith"
 
 
 def series(explorer, name: str, low: float, high: float, figure: int = 0) -> float:
     """Mean y of the trace ``name`` over x in [low, high)."""
-    trace = next(t for t in explorer.figures[figure].data if t.name == name)
-    x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
-    return float(y[(x >= low) & (x < high)].mean())
+    return window_mean(next(t for t in explorer.figures[figure].data if t.name == name), low, high)
 
 
 def late_ok(explorer) -> float:
     """Ok answers per second from 110 s on (30 s after the trigger ended), summed over seeds."""
-    total = 0.0
-    for seed in SEEDS:
-        explorer.controls["seed"].value = seed
-        total += series(explorer, f"{DESIGN}: ok answers", 110, 160)
-    explorer.controls["seed"].value = 0
-    return total
+    return sum(per_seed(explorer, lambda e: series(e, f"{DESIGN}: ok answers", 110, 160)))
 
 
-def bars(explorer, outcome: str) -> int:
+def turns_ending(explorer, outcome: str) -> int:
     """Measured turns ending in ``outcome``, read from the outcomes chart, summed over seeds."""
-    total = 0
-    for seed in SEEDS:
-        explorer.controls["seed"].value = seed
-        trace = explorer.figures[0].data[0]
-        total += int(dict(zip(trace.x, trace.y, strict=True)).get(outcome, 0))
-    explorer.controls["seed"].value = 0
-    return total
+    def read(e) -> int:
+        trace = e.figures[0].data[0]
+        return int(dict(zip(trace.x, trace.y, strict=True)).get(outcome, 0))
+    return sum(per_seed(explorer, read))
 
 
 def in_system(explorer, low: float = 150, high: float = 260, how=np.max) -> float:
     """Turns in the system over [low, high) (their maximum, or ``how``), averaged over seeds."""
-    values = []
-    for seed in SEEDS:
-        explorer.controls["seed"].value = seed
-        trace = explorer.figures[1].data[0]
-        x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
-        values.append(how(y[(x >= low) & (x < high)]))
-    explorer.controls["seed"].value = 0
-    return float(np.mean(values))
+    return over_seeds(explorer, lambda e: window_mean(e.figures[1].data[0], low, high, how))
 
 
 # -- the retry storm -----------------------------------------------------------------------------
@@ -122,11 +105,11 @@ def patterns():
 
 
 def test_a_brownout_fails_turns_and_retries_rescue_them(patterns):
-    assert bars(patterns, "failed") == 0
+    assert turns_ending(patterns, "failed") == 0
     patterns.controls["LLM brown-out error rate"].value = 0.3
-    hit = bars(patterns, "failed")
+    hit = turns_ending(patterns, "failed")
     patterns.controls["LLM retries (full jitter)"].value = 3
-    rescued = bars(patterns, "failed")
+    rescued = turns_ending(patterns, "failed")
     patterns.controls["LLM retries (full jitter)"].value = 0
     patterns.controls["LLM brown-out error rate"].value = 0.0
     assert hit > 20 * len(SEEDS)  # about 0.3 x 120 turns in the window, per seed
@@ -135,9 +118,9 @@ def test_a_brownout_fails_turns_and_retries_rescue_them(patterns):
 
 def test_a_fallback_turns_failures_into_degraded_answers(patterns):
     patterns.controls["LLM brown-out error rate"].value = 1.0
-    failed = bars(patterns, "failed")
+    failed = turns_ending(patterns, "failed")
     patterns.controls["fallback"].value = "cheaper model (0.3 s)"
-    after = {outcome: bars(patterns, outcome) for outcome in ("failed", "degraded")}
+    after = {outcome: turns_ending(patterns, outcome) for outcome in ("failed", "degraded")}
     patterns.controls["fallback"].value = "off"
     patterns.controls["LLM brown-out error rate"].value = 0.0
     assert failed > 50 * len(SEEDS)
@@ -166,7 +149,7 @@ def test_shedding_bounds_the_queue_of_a_flash_crowd(patterns):
     patterns.controls["flash crowd x (150-210 s)"].value = 3.0
     crowd = in_system(patterns)
     patterns.controls["shed after waiting (s, 0 = never)"].value = 10.0
-    shed, kept = bars(patterns, "shed"), in_system(patterns)
+    shed, kept = turns_ending(patterns, "shed"), in_system(patterns)
     patterns.controls["shed after waiting (s, 0 = never)"].value = 0.0
     patterns.controls["flash crowd x (150-210 s)"].value = 1.0
     assert crowd > 3 * calm

@@ -6,12 +6,12 @@ mechanism says, averaged over a few seeds (the explorer's seed box), never on on
 
 import numpy as np
 import pytest
+from panels import over_seeds
 
 import simlib as sl
 from simlib.panels import state
 
 DESIGNS = (state.STATELESS.name, state.STATEFUL.name)
-SEEDS = range(3)
 
 
 def trace(explorer, view: str, name: str):
@@ -20,16 +20,12 @@ def trace(explorer, view: str, name: str):
 
 
 def averaged(explorer, settings: list[dict], read) -> list[np.ndarray]:
-    """For each settings (control label -> value), ``read(explorer)`` averaged over SEEDS."""
+    """For each settings (control label -> value), ``read(explorer)`` averaged over the seeds."""
     out = []
     for values in settings:
-        total = 0.0
-        for seed in SEEDS:
-            explorer.controls["seed"].value = seed
-            for label, value in values.items():
-                explorer.controls[label].value = value
-            total = total + np.asarray(read(explorer), dtype=float)
-        out.append(total / len(SEEDS))
+        for label, value in values.items():
+            explorer.controls[label].value = value
+        out.append(np.asarray(over_seeds(explorer, read)))
     return out
 
 

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,9 +63,9 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 90.0) ->
 
 def serve(args: list[str], url: str, log: Path, cwd: Path) -> subprocess.Popen:
     """Start a server (``args`` after the venv's Python) and return it once ``url`` answers."""
-    out = log.open("w")
-    process = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=out,
-                               stderr=subprocess.STDOUT)
+    with log.open("w") as out:  # the server writes to its own copy of the file descriptor
+        process = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=out,
+                                   stderr=subprocess.STDOUT)
     try:
         wait_for_http(url, process)
     except Exception as err:
@@ -134,11 +135,13 @@ def browser():
 
 @pytest.fixture()
 def page(browser):
-    """A fresh page (1400x1000) that records console errors in ``page.console_errors``."""
+    """A fresh page (1400x1000) that records console errors and uncaught page errors in
+    ``page.console_errors``: (text, url of the source) pairs, url "" for a page error."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     pg.console_errors = []
-    pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
-    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(
+        (m.text, (m.location or {}).get("url", ""))))
+    pg.on("pageerror", lambda e: pg.console_errors.append((str(e), "")))
     yield pg
     context.close()

@@ -103,18 +103,10 @@ def maximum(handle) -> float:
 
 
 def unexplained(errors: list[tuple[str, str]]) -> list[str]:
-    """Console errors (text, source url) except the :data:`BENIGN` ones."""
+    """Console errors (text, source url: the ``page`` fixture's ``page.console_errors``) except
+    the :data:`BENIGN` ones."""
     return [f"{text} ({url})" for text, url in errors
             if not any(text == t and pattern.match(url) for t, pattern in BENIGN)]
-
-
-def watch_console(page) -> list[tuple[str, str]]:
-    """Console errors with the url they came from (the ``page`` fixture keeps only the text)."""
-    errors: list[tuple[str, str]] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(
-        (m.text, (m.location or {}).get("url", ""))))
-    page.on("pageerror", lambda e: errors.append((str(e), "")))
-    return errors
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +127,6 @@ def test_make_app_serves_localhost_without_code():
 
 
 def test_page_list(dashboard, page):
-    errors = watch_console(page)
     page.set_viewport_size(PROJECTOR)
     page.goto(f"{dashboard}/")
     links = page.locator("a[href*='/voila/render/']")
@@ -143,8 +134,7 @@ def test_page_list(dashboard, page):
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert [h.split("/voila/render/")[1].split("?")[0] for h in hrefs] == [p.name for p in PAGES]
     page.wait_for_timeout(1000)
-    assert not unexplained(errors), unexplained(errors)
-    assert len(errors) == len(page.console_errors)
+    assert not unexplained(page.console_errors), unexplained(page.console_errors)
 
 
 @pytest.mark.parametrize("notebook", PAGES, ids=[p.stem for p in PAGES])
@@ -153,7 +143,6 @@ def test_page(dashboard, page, notebook, monkeypatch):
     want = expected(notebook)
     assert want["redrawn"], f"moving slider {want['moved']} redraws no chart, even in Python"
 
-    errors = watch_console(page)
     page.set_viewport_size(PROJECTOR)
     began = time.monotonic()
     page.goto(f"{dashboard}/voila/render/{notebook.name}", timeout=180_000)
@@ -200,5 +189,4 @@ def test_page(dashboard, page, notebook, monkeypatch):
     page.screenshot(path=str(SHOTS / name))
     print(f"{notebook.name}: drawn in {loaded:.1f} s, {len(want['redrawn'])} of "
           f"{want['charts']} charts redrawn {redrawn:.1f} s after a slider move")
-    assert not unexplained(errors), unexplained(errors)
-    assert len(errors) == len(page.console_errors)
+    assert not unexplained(page.console_errors), unexplained(page.console_errors)

@@ -233,7 +233,7 @@ def test_notebook_runs_and_explorer_responds(name, lab, page):
         shot = SHOTS / f"{name.removesuffix('.ipynb')}.png"
         screenshot_explorer(page, shot)
         assert not page.console_errors, f"{name}: browser console errors:\n" + "\n".join(
-            page.console_errors)
+            f"{text} ({url})" for text, url in page.console_errors)
         print(f"{name}: Run All {ran:.1f} s; slider {slider}: plots changed in {responded:.1f} s")
         if name.startswith("00_") and os.environ.get("UPDATE_SCREENSHOT"):
             shutil.copyfile(shot, ROOT / "docs" / "explorer_00.png")
