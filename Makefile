@@ -49,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests \
+	CHROMIUM= $(BIN)/python -m pytest -n 2 --dist loadfile tests \
 	  --nbval --nbval-current-env notebooks
 
 # Real-browser tests: JupyterLab (and Voila) on localhost, driven in Debian's headless Chromium.
