@@ -6,7 +6,7 @@ ratio measured in one run: CPU microseconds (``time.process_time``: other proces
 shared machine do not count, as they would in wall time) per served request, relative to raw
 SimPy. Budget (DESIGN.md section 7): simlib within 1.5 x SimPy, and ahead of Ciw.
 
-A fourth row, ``simpy+plan+record``, is the hand-written SimPy queue that also does the things
+A reference row, ``simpy+plan+record``, is the hand-written SimPy queue that also does the things
 simlib must do for every turn whatever its design, with simlib's own parts: draw the session's
 work with simlib's ``Planner`` at arrival (common random numbers), queue on simlib's ``Slots``
 (its lean stand-in for ``simpy.Resource``), and record the turn's row with simlib's
@@ -14,11 +14,11 @@ work with simlib's ``Planner`` at arrival (common random numbers), queue on siml
 between it and simlib is what the generality of a turn costs (eight designs, admission, calls,
 policies and faults, written as nested generators).
 
-A fifth row, ``simlib, flat turn``, is simlib itself with its turn replaced by one generator
-hand-written for this queue only (no policy, fault, context or tool: nothing but a place in the
-pool and one model call). It gives the same turns table as simlib (checked on every run), so it
-measures what the generality of simlib's turn costs on the simplest design. It is a reference,
-not a path simlib takes.
+A second reference row, ``simlib, flat turn``, is simlib itself with its turn replaced by one
+generator hand-written for this queue only (no policy, fault, context or tool: nothing but a
+place in the pool and one model call). It gives the same turns table as simlib (checked on
+every run), so it measures what the generality of simlib's turn costs on the simplest design.
+It is a reference, not a path simlib takes.
 
     python bench/engine.py [--horizon 20000] [--repeats 5]
 """
@@ -185,6 +185,7 @@ def main() -> None:
                     "us_per_request": per_request, "median": median,
                     "ratio_to_simpy": {n: v / base for n, v in median.items()},
                     "within_budget": budget["simlib"]})
+
 
 if __name__ == "__main__":
     main()
