@@ -2,8 +2,8 @@
 
 Think of a casino table where each game has its own sealed deck. A run's seed makes one
 ``numpy.random.SeedSequence``; each named source (arrivals, sizes, llm, ...) gets its own child
-sequence, found by its position in :data:`NAMES`, so that adding draws to one source never shifts
-the draws of another. Two designs run with the same seed therefore see the same sessions arrive
+sequence, keyed by a checksum of its *name*, so that adding draws to one source, or adding a new
+source, never shifts the draws of another. Two designs run with the same seed therefore see the same sessions arrive
 with the same sizes (common random numbers): their difference is the design's, not the dice's.
 
 Nothing here touches a global seed. Draws come in blocks from numpy (:func:`draws`), because one
@@ -25,6 +25,8 @@ from .dists import Deterministic, Distribution
 
 NAMES = ("arrivals", "sizes", "llm", "tools", "store", "network", "faults", "jitter", "routing",
          "workers")
+"""The streams the engine uses today. Any other name is a stream too: a stream is found by its
+name, not by its place in this list, so a component that brings a new one moves nothing."""
 
 BLOCK = 1024
 
@@ -53,13 +55,12 @@ class Streams:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
         self.entropy = np.random.SeedSequence(int(seed)).entropy
-        self.rng = {name: self.generator(name) for name in NAMES}
+        self.rng = _Generators(self)
         self._draws: dict[tuple[str, str], tuple[Distribution, Callable[[], float]]] = {}
 
     def generator(self, stream: str, use: str | None = None) -> np.random.Generator:
         """The generator of ``stream``, or of one ``use`` of it (a child of the stream)."""
-        key = (NAMES.index(stream),) if use is None else \
-            (NAMES.index(stream), zlib.crc32(use.encode()))
+        key = (_key(stream),) if use is None else (_key(stream), _key(use))
         return np.random.default_rng(np.random.SeedSequence(self.entropy, spawn_key=key))
 
     def draws(self, stream: str, use: str, dist: Distribution) -> Callable[[], float]:
@@ -75,6 +76,23 @@ class Streams:
     def uniform(self, stream: str, use: str = "coin") -> Callable[[], float]:
         """Block-buffered U(0, 1) draws for one use of ``stream`` (error coin flips)."""
         return self.draws(stream, use, _UNIT)
+
+
+def _key(name: str) -> int:
+    """A stream's spawn key: a checksum of its name (the same in every process and version)."""
+    return zlib.crc32(name.encode())
+
+
+class _Generators(dict):
+    """``streams.rng[name]``: the generator of a named stream, made on first use."""
+
+    def __init__(self, streams: Streams):
+        super().__init__()
+        self.streams = streams
+
+    def __missing__(self, name: str) -> np.random.Generator:
+        self[name] = self.streams.generator(name)
+        return self[name]
 
 
 class _Unit(Distribution):

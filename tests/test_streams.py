@@ -110,3 +110,16 @@ def test_draws_are_cached_per_use_and_hold_one_distribution():
     assert streams.uniform("llm") is streams.uniform("llm", "coin")
     u = take(streams.uniform("faults"), 5000)
     assert 0.0 <= min(u) and max(u) < 1.0
+
+
+def test_a_stream_is_found_by_its_name_not_its_place(monkeypatch):
+    """A new component's stream ("broker") moves no other stream's draws, and the list of
+    known names may be reordered or extended without changing any draw."""
+    import simlib.streams as streams_module
+    before = {name: Streams(4).rng[name].random(5).tolist() for name in NAMES}
+    monkeypatch.setattr(streams_module, "NAMES", ("broker",) + tuple(reversed(NAMES)))
+    fresh = Streams(4)
+    new = fresh.rng["broker"].random(5).tolist()
+    after = {name: fresh.rng[name].random(5).tolist() for name in NAMES}
+    assert after == before
+    assert new not in before.values()

@@ -91,10 +91,13 @@ def scenarios() -> dict[str, sl.Scenario]:
 
 
 def fingerprint(scenario: sl.Scenario, seed: int = 3) -> dict[str, str]:
-    """SHA-256 of the turns and the timeline CSV of one run."""
+    """SHA-256 of the turns and the timeline CSV of one run (the timeline's columns in
+    alphabetical order: which component samples a column first is not part of the result)."""
     result = sl.run(scenario, seed)
-    return {table: hashlib.sha256(getattr(result, table).to_csv().encode()).hexdigest()
-            for table in ("turns", "timeline")}
+    tables = {"turns": result.turns,
+              "timeline": result.timeline[sorted(result.timeline.columns)]}
+    return {name: hashlib.sha256(table.to_csv().encode()).hexdigest()
+            for name, table in tables.items()}
 
 
 def current() -> dict[str, dict[str, str]]:
