@@ -3,8 +3,9 @@
 Think of a casino table where each game has its own sealed deck. A run's seed makes one
 ``numpy.random.SeedSequence``; each named source (arrivals, sizes, llm, ...) gets its own child
 sequence, keyed by a checksum of its *name*, so that adding draws to one source, or adding a new
-source, never shifts the draws of another. Two designs run with the same seed therefore see the same sessions arrive
-with the same sizes (common random numbers): their difference is the design's, not the dice's.
+source, never shifts the draws of another. Two designs run with the same seed therefore see the
+same sessions arrive with the same sizes (common random numbers): their difference is the
+design's, not the dice's.
 
 Nothing here touches a global seed. Draws come in blocks from numpy (:func:`draws`), because one
 numpy call for 1,024 values costs about as much as one call for a single value. Each use of a
