@@ -10,7 +10,10 @@ See DESIGN.md for the model; every public name is listed in ``__all__``.
 
 from . import dists, faults, presets, theory
 from .config import (
+    DEPLOYMENTS,
+    EXECUTIONS,
     LLM,
+    STATES,
     Architecture,
     Bursts,
     Compliance,
@@ -51,6 +54,9 @@ __all__ = ["LLM", "OUTCOMES", "Architecture", "Bulkhead", "Bursts", "Checkpointi
            "confidence_interval", "dists", "faults", "presets", "replicate", "run", "sweep",
            "theory"]
 
+DESIGNS = [Architecture(s, e, d) for s in STATES for e in EXECUTIONS for d in DEPLOYMENTS]
+"""The eight designs: one end of each of the three axes."""
+__all__.append("DESIGNS")
 
 
 def __getattr__(name: str):
@@ -61,7 +67,3 @@ def __getattr__(name: str):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'simlib' has no attribute {name!r}")
 
-
-DESIGNS = [Architecture(s, e, d) for s in ("stateless", "stateful")
-           for e in ("sync", "async") for d in ("monolith", "microservices")]
-__all__.append("DESIGNS")

@@ -78,6 +78,21 @@ class Architecture(Config):
         """A short label such as ``stateless/sync/monolith``."""
         return f"{self.state}/{self.execution}/{self.deployment}"
 
+    @property
+    def stateful(self) -> bool:
+        """Sessions pinned to a worker that keeps their context in memory."""
+        return self.state == "stateful"
+
+    @property
+    def asynchronous(self) -> bool:
+        """Turns acknowledged at once, holding a worker slot only for their CPU bursts."""
+        return self.execution == "async"
+
+    @property
+    def remote(self) -> bool:
+        """Microservices: tools and the context service are a network hop away."""
+        return self.deployment == "microservices"
+
 
 @dataclass(frozen=True)
 class Bursts(Config):

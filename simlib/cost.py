@@ -18,10 +18,10 @@ from .scenario import Scenario
 
 def services(scenario: Scenario) -> list[str]:
     """The separately deployed services of a design."""
-    if scenario.architecture.deployment == "monolith":
+    if not scenario.architecture.remote:
         return ["agent"]
     names = ["orchestrator"] + [f"tool:{t.name}" for t in scenario.tools]
-    if scenario.architecture.state == "stateless":
+    if not scenario.architecture.stateful:
         names.append("context")
     return names
 
@@ -35,12 +35,12 @@ def infrastructure_per_hour(scenario: Scenario) -> float:
 def _replicas_per_hour(scenario: Scenario) -> float:
     c, workers = scenario.costs, scenario.workers.count
     overhead = len(services(scenario)) * c.service_overhead_per_hour
-    if scenario.architecture.deployment == "monolith":  # each replica carries every tool
+    if not scenario.architecture.remote:  # each replica carries every tool
         return workers * (c.worker_per_hour + len(scenario.tools) * c.tool_replica_per_hour) \
             + overhead
     tools = sum(t.replicas for t in scenario.tools) * c.tool_replica_per_hour
     context = scenario.services.context_replicas * c.context_replica_per_hour \
-        if scenario.architecture.state == "stateless" else 0.0
+        if not scenario.architecture.stateful else 0.0
     return workers * c.worker_per_hour + tools + context + overhead
 
 

@@ -65,9 +65,9 @@ class Run:
         self.scenario, self.seed = scenario, seed
         self.env = env = simpy.Environment()
         self.streams = streams = Streams(seed)
-        self.stateful = arch.state == "stateful"
-        self.asynchronous = arch.execution == "async"
-        remote = arch.deployment == "microservices"
+        self.stateful = arch.stateful
+        self.asynchronous = arch.asynchronous
+        remote = arch.remote
         w = scenario.workers
         crashable = faults.crashable(scenario)
         crash_workers = "workers" in crashable or (not remote and any(

@@ -159,7 +159,7 @@ def _after_warmup(scenario, timeline: pd.DataFrame) -> pd.DataFrame:
 
 def utilisation(scenario, timeline: pd.DataFrame) -> float:
     """Mean share of worker slots busy: whole turns (sync) or CPU bursts (async)."""
-    column = "cpu_busy" if scenario.architecture.execution == "async" else "busy"
+    column = "cpu_busy" if scenario.architecture.asynchronous else "busy"
     slots = scenario.workers.count * scenario.workers.slots
     return float(_after_warmup(scenario, timeline)[column].mean() / slots)
 

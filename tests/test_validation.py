@@ -474,3 +474,11 @@ def test_with_validates_the_result_not_each_step(make, changes):
 def test_numpy_seeds_are_accepted(no_simulation):
     with pytest.raises(AssertionError, match="simulation started"):  # i.e. validation passed
         sl.replicate(tiny(), seeds=np.arange(2))
+
+
+def test_architecture_says_which_end_of_each_axis_it_is():
+    for design in sl.DESIGNS:
+        assert design.stateful == (design.state == "stateful")
+        assert design.asynchronous == (design.execution == "async")
+        assert design.remote == (design.deployment == "microservices")
+    assert len({d.name for d in sl.DESIGNS}) == 8
