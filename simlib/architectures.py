@@ -138,8 +138,7 @@ _BUSY = attrgetter("busy")
 def release(run, worker, ticket, state):
     worker.busy -= 1
     worker.active.pop(id(state), None)
-    queue = worker.admission if run.stateful else run.pool
-    queue.release(ticket)
+    worker.queue.release(ticket)
 
 
 def context_in(run, session, worker, state):

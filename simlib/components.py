@@ -12,6 +12,17 @@ where network hops and resilience policies wrap every outbound call.
 
 Faults act on a component from outside (:mod:`simlib.faults`), through the few attributes of
 :class:`Faultable`: extra error rates, a slow-down factor, and being down.
+
+**A component declares who it is.** Like a form pinned to each machine in a workshop, each class
+below says, in a few class attributes, everything the rest of the engine needs to know about it:
+its random ``stream``, the failure ``causes`` its ``serve`` may return, which resilience
+``policy`` guards calls to it, which faults can touch it (``affected_by``), the timeline
+``columns`` it samples, the usage it bills per turn (:meth:`Component.prices`), the hourly cost
+of its replicas (:meth:`Component.per_hour`) and the services it deploys. :func:`layout` lists
+the components a scenario has, by name (``"llm"``, ``"store"``, ``"tools.search"``, ...). The
+engine builds them, and faults, guards, the timeline and cost iterate over what is declared, so
+a new component is one class here, one line in :func:`layout`, and the place where a turn uses
+it.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from collections import OrderedDict
 
 import simpy
 
-from .config import LLM, ContextStore, Network, Tool, Workers
+from .config import LLM, ContextStore, Costs, Network, Tool, Workers
 from .slots import Slots
 from .streams import Streams
 
@@ -112,6 +123,19 @@ class Faultable:
             self.crashed = self.env.event()
         return True
 
+    def hold(self, seconds: float):
+        """Take one of its ``slots`` (waiting in line for it), work ``seconds``, give it back;
+        returns what :meth:`work` returns. Interrupted, it gives the slot back on the way out."""
+        slots = self.slots
+        request = slots.request() if slots is not None else None
+        try:
+            if request is not None:
+                yield request
+            return (yield from self.work(seconds))
+        finally:
+            if request is not None:
+                slots.release(request)
+
     def work(self, seconds: float):
         """Take ``seconds``; if the component crashes meanwhile, stop and return "crash"."""
         if self.crashed is None:
@@ -122,16 +146,88 @@ class Faultable:
         return None if done.processed else "crash"
 
 
-class LLMProvider(Faultable):
-    """The LLM API: rate limits, an optional concurrency cap, latency and errors."""
+class Component(Faultable):
+    """A component of the system, declaring its identity (see the module docstring).
+
+    The defaults say "none": no stream, no causes, no policy, no timeline columns, no usage
+    price, no hourly cost, no service of its own."""
+
+    stream: str = ""
+    """The named random stream (:mod:`simlib.streams`) its draws come from."""
+    causes: tuple[str, ...] = ("crash",)
+    """The failure causes (families, before any ``:detail``) its ``serve`` may return."""
+    policy: str | None = None
+    """The :class:`simlib.resilience.Resilience` field whose Policy wraps calls to it."""
+    affected_by: frozenset[str] = frozenset()
+    """What faults can do to it: ``errors`` (outages), ``slow`` (latency spikes), ``crash``."""
+    columns: tuple[str, ...] = ()
+    """The timeline columns it samples (:meth:`sample`), one value each."""
+
+    @staticmethod
+    def sample(instances: list) -> tuple[float, ...]:
+        """The values of :attr:`columns` now, over every instance of one name."""
+        return ()
+
+    @staticmethod
+    def prices(costs: Costs) -> dict[str, float]:
+        """Dollars per 1,000 of each turns-table column it bills (tokens, operations)."""
+        return {}
+
+    @staticmethod
+    def per_hour(scenario) -> float:
+        """Dollars per hour for its replicas, busy or idle."""
+        return 0.0
+
+    @staticmethod
+    def services(scenario) -> list[str]:
+        """The separately deployed services it adds (each pays an operating overhead)."""
+        return []
+
+    @classmethod
+    def build(cls, run, name: str, config) -> list[Component]:
+        """Its instances in ``run`` under ``name`` (most components have one)."""
+        return [cls(run.env, config, run.streams)]
+
+    replica: Worker | None = None
+    """The worker replica it runs inside, if any: a crash of it takes that replica down."""
+
+    def down_up(self) -> tuple:
+        """What a crash of it does and undoes: ``(down, up)``, two functions."""
+        if self.replica is not None:
+            return self.replica.fail_everything, self.replica.recover
+        return self.crash, self.restart
+
+
+class LLMProvider(Component):
+    """The LLM API: rate limits, an optional concurrency cap, latency and errors. Also the
+    on-premises model of a compliance design (name ``"onprem"``): its tokens are not billed,
+    its hours are."""
 
     remote = False  # the provider is outside every design alike; its network time is in ttft
+    stream = "llm"
+    causes = ("llm_error", "rate_limited", "crash")
+    policy = "llm"
+    affected_by = frozenset({"errors", "slow"})
+
+    @staticmethod
+    def prices(costs: Costs) -> dict[str, float]:
+        return {"tokens_in": costs.llm_input_per_1k, "tokens_out": costs.llm_output_per_1k}
+
+    @staticmethod
+    def per_hour(scenario) -> float:
+        return scenario.costs.onprem_per_hour if scenario.onprem is not None else 0.0
+
+    @classmethod
+    def build(cls, run, name: str, config) -> list[Component]:
+        return [cls(run.env, config, run.streams, name)]
 
     def __init__(self, env: simpy.Environment, config: LLM, streams: Streams,
                  name: str = "llm"):
         super().__init__(env, config.error_rate)
         self.config, self.name = config, name
         self.priced = name == "llm"  # cloud tokens are billed; an on-premises model is not
+        if not self.priced:
+            self.policy = None  # the LLM policy wraps calls to the cloud model only
         rpm, tpm = config.requests_per_minute, config.tokens_per_minute
         self.requests = TokenBucket(rpm, rpm / 60) if rpm else None
         self.tokens = TokenBucket(tpm, tpm / 60) if tpm else None
@@ -140,6 +236,11 @@ class LLMProvider(Faultable):
         self.coin = streams.uniform("llm", "coin" if self.priced else f"coin:{name}")
         self.in_progress = 0
         self.retry_after = 0.0
+        self.columns = (f"{name}_in_progress",)
+
+    @staticmethod
+    def sample(instances: list) -> tuple[float, ...]:
+        return (instances[0].in_progress,)
 
     def saturated(self) -> bool:
         """Are all its slots busy (a new call would queue)?"""
@@ -182,40 +283,93 @@ class LLMProvider(Faultable):
         return cause
 
 
-class ToolService(Faultable):
-    """One tool: ``capacity`` concurrent calls (per replica), a latency drawn per call, errors."""
+class ToolService(Component):
+    """One tool: ``capacity`` concurrent calls (per replica), a latency drawn per call, errors.
+    In a monolith every worker replica carries its own copy (and a crash of the tool takes that
+    replica down); in microservices it is one service of ``replicas`` replicas."""
+
+    stream = "tools"
+    causes = ("tool_error", "service_down", "crash")
+    policy = "tools"
+    affected_by = frozenset({"errors", "slow", "crash"})
+
+    @staticmethod
+    def per_hour(scenario) -> float:
+        c, tools = scenario.costs, scenario.tools
+        if not scenario.architecture.remote:  # each worker replica carries every tool
+            return scenario.workers.count * len(tools) * c.tool_replica_per_hour
+        return sum(t.replicas for t in tools) * c.tool_replica_per_hour
+
+    @staticmethod
+    def services(scenario) -> list[str]:
+        return [f"tool:{t.name}" for t in scenario.tools] if scenario.architecture.remote \
+            else []
+
+    @classmethod
+    def build(cls, run, name: str, config) -> list[Component]:
+        """One service (microservices), or a copy inside every worker replica (monolith)."""
+        if run.remote:
+            return [cls(run.env, config, run.streams, config.replicas, None)]
+        workers = run.components["workers"]
+        copies = [cls(run.env, config, run.streams, 1, worker) for worker in workers]
+        for worker, copy in zip(workers, copies, strict=True):
+            worker.tools.append(copy)
+        return copies
 
     def __init__(self, env: simpy.Environment, config: Tool, streams: Streams, replicas: int,
-                 remote: bool):
+                 worker: Worker | None):
         super().__init__(env, config.error_rate)
-        self.config, self.remote = config, remote
+        self.config, self.replica = config, worker  # in a monolith, inside a worker replica
+        self.remote = worker is None
         self.name = self.hop_name = f"tools.{config.name}"
         cap = config.capacity * replicas if config.capacity is not None else None
         self.slots = resource(env, cap)
         self.coin = streams.uniform("tools", f"coin:{config.name}")
         self.cause = f"tool_error:{config.name}"
 
+
     def serve(self, turn, latency: float):
         turn.tool_calls += 1
         if self.down:
             return "service_down"
-        request = self.slots.request() if self.slots is not None else None
-        try:
-            if request is not None:
-                yield request
-            cause = yield from self.work(latency * self.slow)
-        finally:
-            if request is not None:
-                self.slots.release(request)
+        cause = yield from self.hold(latency * self.slow)
         if cause is None and self.coin() < self.error_rate:
             cause = self.cause
         return cause
 
 
-class Store(Faultable):
-    """The context store: a connection pool; time grows with the tokens read or written."""
+class Store(Component):
+    """The context store: a connection pool; time grows with the tokens read or written. In
+    microservices a stateless design runs it behind its own context service."""
 
     name = "store"
+    stream = "store"
+    causes = ("store_error", "service_down", "crash")
+    policy = "store"
+    affected_by = frozenset({"errors", "slow", "crash"})
+    columns = ("store_busy",)
+
+    @staticmethod
+    def sample(instances: list) -> tuple[float, ...]:
+        slots = instances[0].slots
+        return (slots.count if slots is not None else float("nan"),)
+
+    @staticmethod
+    def prices(costs: Costs) -> dict[str, float]:
+        return {"store_ops": costs.store_per_1k_ops}
+
+    @staticmethod
+    def per_hour(scenario) -> float:
+        return scenario.services.context_replicas * scenario.costs.context_replica_per_hour \
+            if _context_service(scenario) else 0.0
+
+    @staticmethod
+    def services(scenario) -> list[str]:
+        return ["context"] if _context_service(scenario) else []
+
+    @classmethod
+    def build(cls, run, name: str, config) -> list[Component]:
+        return [cls(run.env, config, run.streams, run.remote)]
 
     def __init__(self, env: simpy.Environment, config: ContextStore, streams: Streams,
                  remote: bool):
@@ -230,24 +384,20 @@ class Store(Faultable):
         turn.store_ops += 1
         if self.down:
             return "service_down"
-        request = self.slots.request() if self.slots is not None else None
-        try:
-            if request is not None:
-                yield request
-            seconds = self.latency() + self.config.per_1k_tokens * tokens / 1000
-            cause = yield from self.work(seconds * self.slow)
-        finally:
-            if request is not None:
-                self.slots.release(request)
+        seconds = self.latency() + self.config.per_1k_tokens * tokens / 1000
+        cause = yield from self.hold(seconds * self.slow)
         if cause is None and self.coin() < self.error_rate:
             cause = "store_error"
         return cause
 
 
-class Hop(Faultable):
+class Hop(Component):
     """The network between the orchestrator and the other services (microservices only)."""
 
     name = "network"
+    stream = "network"
+    causes = ("network_error", "partition")
+    affected_by = frozenset({"errors", "slow"})
 
     def __init__(self, env: simpy.Environment, config: Network, streams: Streams):
         super().__init__(env, config.error_rate)
@@ -262,22 +412,51 @@ class Hop(Faultable):
         return "network_error" if self.coin() < self.error_rate else None
 
 
-class Worker(Faultable):
+class Worker(Component):
     """An agent worker replica: its admission queue, CPU slots and (stateful) session memory.
 
-    ``admission`` is where a stateful design's pinned turns queue (None when the design pools
-    every worker behind one queue); ``cpu`` is held only for async CPU bursts; ``contexts`` maps
-    session -> context tokens, least recently used first; ``active`` maps each turn on this
-    replica to its process, so that a crash can interrupt them all.
+    ``queue`` is where turns wait for a place on it: its own ``admission`` queue when the
+    design pins sessions (stateful), the pool shared by every worker otherwise; ``cpu`` is held
+    only for async CPU bursts; ``contexts`` maps session -> context tokens, least recently used
+    first; ``active`` maps each turn on this replica to its process, so that a crash can
+    interrupt them all.
     """
 
-    def __init__(self, env: simpy.Environment, index: int, config: Workers,
-                 admission_capacity: int | None, tools: list | None):
+    name = "workers"
+    stream = "workers"
+    affected_by = frozenset({"slow", "crash"})
+    columns = ("queued", "busy", "cpu_busy", "workers_up")
+
+    @staticmethod
+    def sample(instances: list) -> tuple[float, ...]:
+        queues = {id(w.queue): w.queue for w in instances}.values()
+        return (sum(len(q.queue) for q in queues), sum(w.busy for w in instances),
+                sum(w.cpu.count for w in instances), sum(not w.down for w in instances))
+
+    @staticmethod
+    def per_hour(scenario) -> float:
+        return scenario.workers.count * scenario.costs.worker_per_hour
+
+    @staticmethod
+    def services(scenario) -> list[str]:
+        return ["orchestrator"] if scenario.architecture.remote else ["agent"]
+
+    @classmethod
+    def build(cls, run, name: str, config) -> list[Component]:
+        """``count`` replicas, each with ``run.per_worker`` places: in its own admission queue
+        (stateful) or in the pool they share (stateless)."""
+        return [cls(run.env, i, config, run.per_worker, run.pool) for i in range(config.count)]
+
+    def __init__(self, env: simpy.Environment, index: int, config: Workers, places: int,
+                 pool: Slots | None):
         super().__init__(env, 0.0)
         self.index = index
-        self.admission = resource(env, admission_capacity)
+        self.replica = self
+        self.places = places
+        self.admission = resource(env, places) if pool is None else None
+        self.queue = pool if pool is not None else self.admission
         self.cpu = Slots(env, config.slots)
-        self.tools = tools
+        self.tools: list[ToolService] = []  # a monolith's replica carries its own tools
         self.busy = 0
         self.active: dict[int, simpy.Process] = {}
         self.blockers: list = []
@@ -300,9 +479,9 @@ class Worker(Faultable):
     def forget(self, session: int) -> None:
         self.held_tokens -= self.contexts.pop(session, 0)
 
-    def fail_everything(self, queue, places: int) -> None:
-        """A crash: interrupt every turn on this replica, lose its memory, and hold ``places``
-        of ``queue`` so that nothing is admitted here until :meth:`restart`."""
+    def fail_everything(self) -> None:
+        """A crash: interrupt every turn on this replica, lose its memory, and hold its places
+        in its queue so that nothing is admitted here until :meth:`recover`."""
         if not self.crash():
             return
         for process in list(self.active.values()):
@@ -311,11 +490,38 @@ class Worker(Faultable):
         self.active.clear()
         self.contexts.clear()
         self.held_tokens = 0
-        self.blockers = [queue.request(priority=-1) for _ in range(places)]
+        self.blockers = [self.queue.request(priority=-1) for _ in range(self.places)]
 
-    def recover(self, queue) -> None:
+    def recover(self) -> None:
         if not self.restart():
             return
         for request in self.blockers:
-            queue.release(request)
+            self.queue.release(request)
         self.blockers = []
+
+
+def _context_service(scenario) -> bool:
+    """Does the design run a context service (microservices that read context from a store)?"""
+    return scenario.architecture.remote and not scenario.architecture.stateful
+
+
+KINDS = (Worker, LLMProvider, ToolService, Store, Hop)
+"""Every kind of component, in build order."""
+
+
+def layout(scenario) -> dict[str, tuple[type[Component], object]]:
+    """The components ``scenario`` has: name -> (kind, its configuration), in the order the
+    engine builds them. The names are the targets faults may name (``"tools.<name>"`` for each
+    tool)."""
+    parts: dict[str, tuple[type[Component], object]] = {
+        "workers": (Worker, scenario.workers), "llm": (LLMProvider, scenario.llm)}
+    if scenario.onprem is not None:
+        parts["onprem"] = (LLMProvider, scenario.onprem)
+    parts.update({f"tools.{t.name}": (ToolService, t) for t in scenario.tools})
+    parts.update({"store": (Store, scenario.store), "network": (Hop, scenario.network)})
+    return parts
+
+
+def kinds(scenario) -> list[type[Component]]:
+    """Each kind of component ``scenario`` has, once, in build order (for costs and causes)."""
+    return list(dict.fromkeys(kind for kind, _ in layout(scenario).values()))

@@ -18,7 +18,7 @@ import simpy
 
 from . import architectures, faults
 from .calls import Guard
-from .components import Hop, LLMProvider, Store, ToolService, Worker, resource
+from .components import Component, Hop, LLMProvider, Store, Worker, layout, resource
 from .records import Recorder, Result
 from .scenario import Scenario
 from .streams import Streams
@@ -65,53 +65,47 @@ class Run:
         self.scenario, self.seed = scenario, seed
         self.env = env = simpy.Environment()
         self.streams = streams = Streams(seed)
-        self.stateful = arch.stateful
-        self.asynchronous = arch.asynchronous
-        remote = arch.remote
+        self.stateful, self.asynchronous, self.remote = \
+            arch.stateful, arch.asynchronous, arch.remote
         w = scenario.workers
-        crashable = faults.crashable(scenario)
-        crash_workers = "workers" in crashable or (not remote and any(
-            t.startswith("tools.") for t in crashable))
         self.per_worker = w.max_in_flight if self.asynchronous else w.slots
         self.shedding = scenario.resilience.shedding
         self.dead_letter = scenario.resilience.dead_letter if self.asynchronous else None
-        self.crash_workers = crash_workers
-        self.pool = None if self.stateful else \
-            resource(env, self.per_worker * w.count)
-        self.tool_services = [ToolService(env, t, streams, t.replicas, True)
-                              for t in scenario.tools] if remote else None
-        self.workers = [
-            Worker(env, i, w, self.per_worker if self.stateful else None,
-                   None if remote else [ToolService(env, t, streams, 1, False)
-                                        for t in scenario.tools])
-            for i in range(w.count)]
-        self.llm = LLMProvider(env, scenario.llm, streams)
-        self.onprem = LLMProvider(env, scenario.onprem, streams, "onprem") \
-            if scenario.onprem is not None else None
-        self.store = Store(env, scenario.store, streams, remote)
-        self.hop = Hop(env, scenario.network, streams)
-        for target in crashable - {"workers"}:
-            for component in faults.targets(self, target):
+        self.pool = None if self.stateful else resource(env, self.per_worker * w.count)
+        self.components: dict[str, list[Component]] = {}
+        for name, (kind, config) in layout(scenario).items():
+            self.components[name] = kind.build(self, name, config)
+        self.workers: list[Worker] = self.components["workers"]
+        self.llm: LLMProvider = self.components["llm"][0]
+        self.onprem: LLMProvider | None = self.components.get("onprem", [None])[0]
+        self.store: Store = self.components["store"][0]
+        self.hop: Hop = self.components["network"][0]
+        self.tool_services = [self.components[f"tools.{t.name}"][0] for t in scenario.tools] \
+            if self.remote else None
+        crashable = faults.crashable(scenario)
+        self.crash_workers = any(c.replica is not None for name in crashable
+                                 for c in self.components[name])
+        for name in crashable - {"workers"}:
+            for component in self.components[name]:
                 component.crashed = env.event()
         self.guards = self.make_guards()
         self.fallback_latency = streams.draws(
             "llm", "fallback", scenario.resilience.fallback.latency) \
             if scenario.resilience.fallback else None
         self.planner = Planner(scenario, streams)
-        self.recorder = Recorder(scenario)
+        self.recorder = Recorder(scenario, self.components)
         self.active: dict[int, TurnState] = {}
         self.in_system = 0
         self.wasted = 0.0
 
     # -- the pieces architectures.turn asks for ------------------------------------------------
     def make_guards(self) -> dict[str, Guard]:
-        """A Guard per dependency whose policy uses any pattern (breakers are per dependency)."""
+        """A Guard per component whose policy uses any pattern (breakers are per component)."""
         res, guards = self.scenario.resilience, {}
-        names = [("llm", res.llm), ("store", res.store)] + \
-            [(f"tools.{t.name}", res.tools) for t in self.scenario.tools]
-        for name, policy in names:
-            if any(getattr(policy, f) is not None for f in
-                   ("rate_limit", "breaker", "bulkhead", "retry", "timeout")):
+        for name, instances in self.components.items():
+            kind = instances[0].policy
+            policy = getattr(res, kind) if kind is not None else None
+            if policy is not None and policy.used:
                 guards[name] = Guard(self.env, policy, self.streams.uniform("jitter", name))
         return guards
 
@@ -148,13 +142,6 @@ class Run:
             worker = min(live, key=lambda w: (w.index - session.worker) % len(self.workers))
             session.worker = worker.index
         return worker
-
-    def crash_worker(self, worker: Worker) -> None:
-        worker.fail_everything(worker.admission if self.stateful else self.pool,
-                               self.per_worker)
-
-    def restart_worker(self, worker: Worker) -> None:
-        worker.recover(worker.admission if self.stateful else self.pool)
 
     def waste(self, state: TurnState, seconds: float) -> None:
         """Work an abandoned call did after its caller gave up on it (charged to the turn's

@@ -26,29 +26,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .components import layout
 from .config import Config, FlashCrowd
 from .dists import LogNormal
 from .validate import check_number, check_probability, check_type
 
-DEPENDENCIES = ("llm", "store", "network")
 
-
-def _check(path: str, target, scenario, allowed: tuple[str, ...]) -> None:
-    """``target`` must be one of ``allowed`` or ``tools.<name>`` of a configured tool."""
+def _check(path: str, target, allowed: list[str]) -> None:
+    """``target`` must be one of ``allowed``."""
     check_type(path, target, str, "a target name")
-    tools = tuple(f"tools.{t.name}" for t in scenario.tools)
-    if target not in allowed + tools:
-        options = ", ".join(repr(t) for t in allowed + tools)
+    if target not in allowed:
+        options = ", ".join(repr(t) for t in allowed)
         raise ValueError(f"{path} must be one of {options}, got {target!r}")
 
 
 class Fault(Config):
-    """Base of the faults: knows which targets it may name."""
+    """Base of the faults: what it does to its target (``effect``), and so which of the
+    scenario's components it may name (those affected by that effect, see
+    :attr:`simlib.components.Component.affected_by`)."""
 
-    targets: tuple[str, ...] = DEPENDENCIES
+    effect = "errors"
 
     def check_target(self, path: str, scenario) -> None:
-        _check(f"{path}.target", self.target, scenario, self.targets)
+        allowed = [name for name, (kind, _) in layout(scenario).items()
+                   if self.effect in kind.affected_by]
+        _check(f"{path}.target", self.target, allowed)
 
 
 class Window(Fault):
@@ -85,7 +87,7 @@ class LatencySpike(Window):
 
     path = "LatencySpike"
 
-    targets = DEPENDENCIES + ("workers",)
+    effect = "slow"
     target: str = "llm"
     start: float = 0.0
     duration: float = 60.0
@@ -102,10 +104,14 @@ class Partition(Window):
 
     path = "Partition"
 
-    targets = ("context",)
     target: str = "context"
     start: float = 0.0
     duration: float = 60.0
+
+    def check_target(self, path: str, scenario) -> None:
+        """A partition cuts the way to a service: the context service or a tool's."""
+        _check(f"{path}.target", self.target,
+               ["context"] + [f"tools.{t.name}" for t in scenario.tools])
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,7 @@ class Crash(Fault):
 
     path = "Crash"
 
-    targets = ("workers", "store")
+    effect = "crash"
     target: str = "workers"
     at: float = 0.0
     restart: float = 30.0
@@ -140,7 +146,7 @@ class RandomCrashes(Fault):
 
     path = "RandomCrashes"
 
-    targets = ("workers", "store")
+    effect = "crash"
     target: str = "workers"
     mttf: float = 3600.0
     mttr: float = 60.0
@@ -210,19 +216,8 @@ def start(run) -> None:
 
 
 def targets(run, name: str) -> list:
-    """The run-time components a target name stands for."""
-    if name == "llm":
-        return [run.llm]
-    if name == "store":
-        return [run.store]
-    if name == "network":
-        return [run.hop]
-    if name == "workers":
-        return run.workers
-    index = [f"tools.{t.name}" for t in run.scenario.tools].index(name)
-    if run.tool_services is not None:
-        return [run.tool_services[index]]
-    return [w.tools[index] for w in run.workers]
+    """The run-time components a target name stands for (every replica of it)."""
+    return run.components[name]
 
 
 def _window(run, fault, switch):
@@ -253,13 +248,10 @@ def _partition(run, fault, rng):
 
 
 def _down_up(run, fault, index: int):
-    """The two halves of a crash: what goes down, and how it comes back."""
-    if fault.target == "workers" or (fault.target.startswith("tools.")
-                                     and run.tool_services is None):
-        worker = run.workers[index]
-        return lambda: run.crash_worker(worker), lambda: run.restart_worker(worker)
-    target = targets(run, fault.target)[0]
-    return target.crash, target.restart
+    """The two halves of a crash of replica ``index`` of the target (a target with one
+    replica, such as the store, ignores the index): what goes down, and how it comes back."""
+    replicas = targets(run, fault.target)
+    return replicas[index if len(replicas) > 1 else 0].down_up()
 
 
 def _crash(run, fault, rng):
@@ -280,11 +272,10 @@ def _random_crashes(run, fault, rng):
             down()
             yield run.env.timeout(rng.exponential(fault.mttr))
             up()
-    many = fault.target == "workers" or (fault.target.startswith("tools.")
-                                         and run.tool_services is None)
-    indices = [fault.index] if fault.index is not None or not many else \
-        range(len(run.workers))
-    return [play(i if i is not None else 0) for i in indices]
+    replicas = len(targets(run, fault.target))
+    indices = [fault.index or 0] if fault.index is not None or replicas == 1 else \
+        range(replicas)
+    return [play(i) for i in indices]
 
 
 def _random_outages(run, fault, rng):

@@ -16,13 +16,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .components import KINDS
 from .cost import infrastructure_per_hour
 from .faults import windows
+from .resilience import POLICY_CAUSES
 
 ERRORS = ("failed", "timed_out", "shed", "silent_failure")
-CAUSES = ("llm_error", "rate_limited", "tool_error", "store_error", "network_error",
-          "partition", "timeout", "crash", "service_down", "breaker_open", "bulkhead_full",
-          "queue_full", "queue_timeout", "onprem_full")
+TURN_CAUSES = ("queue_full", "queue_timeout", "onprem_full")
+"""Why a turn may be refused before any component sees it (load shedding, compliance)."""
+CAUSES = tuple(dict.fromkeys(
+    [cause for kind in KINDS for cause in kind.causes]
+    + list(POLICY_CAUSES) + list(TURN_CAUSES)))
+"""Every cause family a turn can end with: what each component declares its ``serve`` may
+return, what the resilience patterns return, and the turn-level refusals."""
 
 
 def measured_rows(turns: pd.DataFrame) -> np.ndarray:

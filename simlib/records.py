@@ -30,24 +30,27 @@ TURN_COUNTS = ("session", "turn", "calls", "attempts", "llm_calls", "tool_calls"
 TURN_FLAGS = ("outcome", "cause", "context_lost", "sensitive", "violation")
 OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
 WASTED = TURN_NUMBERS.index("wasted")
-TIMELINE = ("time", "in_system", "queued", "busy", "cpu_busy", "llm_in_progress",
-            "store_busy", "workers_up", "breakers_open", "ok", "not_ok", "cost", "wasted",
-            "breaker_open_time")
-SAMPLED = tuple(name for name in TIMELINE if name not in ("ok", "not_ok", "cost"))
+TOTALS = ("ok", "not_ok", "cost")
+"""The timeline's running totals, worked out from the turn rows after the run."""
 
 
 class Recorder:
     """Collects turn rows and timeline samples of one run."""
 
-    def __init__(self, scenario):
+    def __init__(self, scenario, components: dict[str, list]):
         self.scenario = scenario
+        # what each sample reads from the components, as each declares it
+        self.sources = [(instances[0].columns, instances[0].sample, instances)
+                        for instances in components.values() if instances[0].columns]
         self.numbers = array("d")  # TURN_NUMBERS of each row, side by side
         self.counts = array("q")  # TURN_COUNTS
         self.flags = array("h")  # TURN_FLAGS
         self.rows = 0
         self.causes = [""]  # the categories of the cause column; "" (and None) is no cause
         self.cause_code: dict[str | None, int] = {None: 0, "": 0}
-        self.samples = {name: array("d") for name in SAMPLED}
+        sampled = ["time", "in_system"] + [c for columns, _, _ in self.sources for c in columns]
+        self.samples = {name: array("d") for name in sampled + ["breakers_open",
+                                                                 "breaker_open_time", "wasted"]}
         self.rows_at_sample = array("q")  # rows recorded when each sample was taken
 
     def turn(self, state, finish: float, outcome: str, cause: str | None) -> None:
@@ -70,19 +73,12 @@ class Recorder:
 
     def sample(self, run) -> None:
         """Append one timeline row: the state of ``run`` now."""
-        workers = run.workers
-        queued = len(run.pool.queue) if run.pool is not None else \
-            sum(len(w.admission.queue) for w in workers)
-        store = run.store.slots
         s = self.samples
         s["time"].append(run.env.now)
         s["in_system"].append(run.in_system)
-        s["queued"].append(queued)
-        s["busy"].append(sum(w.busy for w in workers))
-        s["cpu_busy"].append(sum(w.cpu.count for w in workers))
-        s["llm_in_progress"].append(run.llm.in_progress)
-        s["store_busy"].append(store.count if store is not None else float("nan"))
-        s["workers_up"].append(sum(not w.down for w in workers))
+        for columns, sample, instances in self.sources:
+            for column, value in zip(columns, sample(instances), strict=True):
+                s[column].append(value)
         breakers = [g.breaker for g in run.guards.values() if g.breaker is not None]
         s["breaker_open_time"].append(sum(b.seconds_open(run.env.now) for b in breakers))
         s["breakers_open"].append(sum(b.state == OPEN for b in breakers))
@@ -104,8 +100,7 @@ class Recorder:
             table = np.frombuffer(buf, dtype=dtype) if self.rows else np.empty(0, dtype)
             table = table.reshape(self.rows, len(names))
             columns.update({name: table[:, k] for k, name in enumerate(names)})
-        columns["cost"] = turn_cost(self.scenario.costs, columns["tokens_in"],
-                                    columns["tokens_out"], columns["store_ops"])
+        columns["cost"] = turn_cost(self.scenario, columns)
         return columns
 
     def turns_frame(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -147,8 +142,8 @@ class Recorder:
                   "not_ok": so_far((outcome != OUTCOME_CODE["ok"])
                                    & (outcome != OUTCOME_CODE["in_flight"]), 0),
                   "cost": so_far(columns["cost"], 0.0)}
-        return pd.DataFrame({name: totals[name] if name in totals else
-                             np.asarray(self.samples[name], dtype=float) for name in TIMELINE})
+        sampled = {name: np.asarray(values, dtype=float) for name, values in self.samples.items()}
+        return pd.DataFrame(sampled | totals)
 
 
 class Result:

@@ -27,6 +27,7 @@ The policy classes are configuration (frozen, validated); :class:`Breaker`, :cla
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from .config import Config, dist
@@ -34,6 +35,8 @@ from .dists import Deterministic, Distribution
 from .validate import check_choice, check_number, check_type
 
 BACKOFFS = ("none", "full", "equal", "decorrelated")
+POLICY_CAUSES = ("timeout", "breaker_open", "bulkhead_full")
+"""The causes the patterns give a call they end themselves."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,11 @@ class Policy(Config):
     def validate(self):
         self._check_optional({"rate_limit": RateLimit, "breaker": CircuitBreaker,
                               "bulkhead": Bulkhead, "retry": Retry, "timeout": Timeout})
+
+    @property
+    def used(self) -> bool:
+        """Does it use any pattern at all? (With none, calls go straight through.)"""
+        return any(getattr(self, f.name) is not None for f in dataclasses.fields(self))
 
 
 @dataclass(frozen=True)

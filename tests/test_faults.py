@@ -439,8 +439,8 @@ def outage_share(fault: RandomOutages, seed: int, horizon: float) -> float:
     env = simpy.Environment()
     target = Faultable(env, 0.0)
     run = types.SimpleNamespace(
-        env=env, llm=target, store=target, hop=target, workers=[], tool_services=None,
-        streams=Streams(seed), scenario=types.SimpleNamespace(faults=(fault,), tools=()))
+        env=env, components={"llm": [target]}, streams=Streams(seed),
+        scenario=types.SimpleNamespace(faults=(fault,), tools=()))
     changes = [(0.0, 0.0)]
     switch = target.add_outage
 
