@@ -61,11 +61,12 @@ argument, its value and what is allowed, e.g.
 """
 
 import math
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import brentq
+
+from .validate import check_number, check_probability
 
 __all__ = [
     "utilisation",
@@ -101,56 +102,36 @@ BACKOFF_KINDS = ("none", "full", "equal", "decorrelated")
 _TINY = 1e-12
 
 
-# -- validation ---------------------------------------------------------------
-
-
-def _real(name: str, value: object) -> float:
-    """Return ``value`` as a finite float, or raise ValueError naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {x}")
-    return x
+# -- validation: simlib's one dialect (simlib.validate), returning plain numbers --------------
 
 
 def _positive(name: str, value: object) -> float:
-    x = _real(name, value)
-    if x <= 0:
-        raise ValueError(f"{name} must be > 0, got {x}")
-    return x
+    check_number(name, value, low=0, strict=True)
+    return float(value)
 
 
 def _non_negative(name: str, value: object) -> float:
-    x = _real(name, value)
-    if x < 0:
-        raise ValueError(f"{name} must be >= 0, got {x}")
-    return x
+    check_number(name, value, low=0)
+    return float(value)
 
 
 def _unit(name: str, value: object) -> float:
     """A probability: a finite number in [0, 1]."""
-    x = _real(name, value)
-    if not 0 <= x <= 1:
-        raise ValueError(f"{name} must be in [0, 1], got {x}")
-    return x
+    check_probability(name, value)
+    return float(value)
 
 
 def _quantile_level(value: object) -> float:
-    x = _real("q", value)
-    if not 0 < x < 1:
-        raise ValueError(f"q must be in (0, 1), got {x}")
-    return x
+    """A quantile's level q, strictly between 0 and 1."""
+    check_number("q", value, low=0, strict=True)
+    if not value < 1:
+        raise ValueError(f"q must be < 1, got {value!r}")
+    return float(value)
 
 
 def _integer(name: str, value: object, minimum: int) -> int:
-    """An ``int`` (numpy integers too, but not bool or float) >= ``minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    n = int(value)
-    if n < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {n}")
-    return n
+    check_number(name, value, low=minimum, integer=True)
+    return int(value)
 
 
 def _queue(arrival_rate: object, service_mean: object, servers: object = 1):
@@ -489,28 +470,38 @@ def backoff_mean(kind: str, base: float, attempt: int, cap: float = math.inf) ->
     - "none": sleep v, mean v;
     - "full": sleep Uniform(0, v), mean v / 2;
     - "equal": sleep v/2 + Uniform(0, v/2), mean 3 v / 4;
-    - "decorrelated": depends on the previous sleep, has no simple closed form
-      (raises ValueError).
+    - "decorrelated": the first sleep is Uniform(base, 3 base) capped at ``cap`` (mean
+      2 base when 3 base <= cap); later ones depend on the previous sleep and have no simple
+      closed form (raises ValueError).
     """
     if kind not in BACKOFF_KINDS:
         raise ValueError(f"kind must be one of {BACKOFF_KINDS}, got {kind!r}")
     base = _positive("base", base)
     attempt = _integer("attempt", attempt, 1)
-    if isinstance(cap, (bool, np.bool_)) or not isinstance(cap, numbers.Real):
-        raise ValueError(f"cap must be a real number > 0 (inf allowed), got {cap!r}")
-    if math.isnan(cap) or cap <= 0:
-        raise ValueError(f"cap must be > 0 (inf allowed), got {cap}")
+    if cap != math.inf:  # no cap at all is allowed
+        check_number("cap", cap, low=0, strict=True)
     if kind == "decorrelated":
-        raise ValueError(
-            "kind 'decorrelated' has no simple closed-form mean "
-            "(each sleep depends on the previous one); simulate it instead"
-        )
+        if attempt > 1:
+            raise ValueError(
+                "kind 'decorrelated' has no simple closed-form mean after the first retry "
+                "(each sleep depends on the previous one); simulate it instead")
+        return _capped_uniform_mean(base, 3 * base, float(cap))
     try:
         ceiling = math.ldexp(base, attempt - 1)
     except OverflowError:
         ceiling = math.inf
     v = min(float(cap), ceiling)
     return {"none": v, "full": v / 2, "equal": 3 * v / 4}[kind]
+
+
+def _capped_uniform_mean(low: float, high: float, cap: float) -> float:
+    """E[min(cap, U)] for U uniform on [low, high]."""
+    if cap >= high:
+        return (low + high) / 2
+    if cap <= low:
+        return cap
+    below = (cap - low) / (high - low)  # share of U under the cap, averaging (low + cap) / 2
+    return below * (low + cap) / 2 + (1 - below) * cap
 
 
 def availability(mttf: float, mttr: float) -> float:

@@ -482,3 +482,34 @@ def test_architecture_says_which_end_of_each_axis_it_is():
         assert design.asynchronous == (design.execution == "async")
         assert design.remote == (design.deployment == "microservices")
     assert len({d.name for d in sl.DESIGNS}) == 8
+
+
+@pytest.mark.parametrize("fault, needles", [
+    (sl.faults.Outage("workers"), ("faults[0].target", "'workers'", "'llm'", "'store'",
+                                   "'network'", "'tools.search'")),
+    (sl.faults.Crash("llm"), ("faults[0].target", "'llm'", "'workers'", "'store'")),
+    (sl.faults.LatencySpike("tools.nope"), ("faults[0].target", "'tools.nope'", "'workers'")),
+    (sl.faults.Partition("store"), ("faults[0].target", "'store'", "'context'")),
+    (sl.faults.Outage("onprem"), ("faults[0].target", "'onprem'", "'llm'")),
+    (sl.faults.RandomCrashes("network"), ("faults[0].target", "'network'", "'store'")),
+])
+def test_a_fault_may_only_name_what_it_can_affect(no_simulation, fault, needles):
+    """Each fault names a component of the scenario that its effect applies to (outages:
+    components that answer with errors; crashes: workers, the store, tools), listing them."""
+    with pytest.raises(ValueError) as error:
+        sl.presets.assistant(faults=(fault,))
+    for needle in needles:
+        assert needle in str(error.value)
+
+
+def test_an_onprem_model_is_a_fault_target_once_it_exists():
+    """A full outage of the on-premises model fails the sensitive turns that call it inside
+    the window, and no other turn."""
+    scenario = sl.presets.qa_bot(onprem=sl.OnPrem(concurrency=None), duration=200.0,
+                                 warmup=0.0, faults=(sl.faults.Outage("onprem", 50.0, 100.0),),
+                                 **{"workload.sensitive_share": 0.5})
+    turns = sl.run(scenario, seed=1).turns
+    failed = turns[turns["outcome"] == "failed"]
+    assert len(failed) > 20
+    assert failed["sensitive"].all() and (failed["cause"] == "llm_error").all()
+    assert failed["arrival"].between(40.0, 150.0).all()
