@@ -29,7 +29,7 @@ from operator import attrgetter
 
 import simpy
 
-from .calls import call, shielded
+from .calls import ask, call, shielded
 
 
 def turn(run, session, number: int, plan, record):
@@ -118,7 +118,7 @@ def admit(run, session, state):
             ticket.cancel()
             return _refuse(run, session, state, "queue_timeout")
     if not run.stateful:
-        worker = min(run.live_workers(), key=_BUSY)
+        worker = least_busy(run)
         worker.active[id(state)] = run.env.active_process
     worker.busy += 1
     state.admitted = run.env.now
@@ -133,6 +133,15 @@ def _refuse(run, session, state, cause):
 
 
 _BUSY = attrgetter("busy")
+
+
+def least_busy(run):
+    """The live worker with the fewest turns; among equals, each in turn (nginx's
+    ``least_conn``: "if there are several such servers, they are tried in turn")."""
+    workers = run.live_workers()
+    start = run.turns_balanced % len(workers)
+    run.turns_balanced += 1
+    return min(workers[start:] + workers[:start], key=_BUSY)
 
 
 def release(run, worker, ticket, state):
@@ -180,15 +189,15 @@ def agent_step(run, worker, state, session, plan, step):
     if seconds > 0:
         yield from cpu_burst(run, worker, seconds)
     ttft = plan.ttft[step]
-    if run.stateful and session.turns_done > 0 and not state.context_lost:
-        ttft *= run.scenario.llm.prompt_cache_factor
-    tokens_in = session.context_tokens + plan.prompt_tokens
     llm = run.provider(state) if state.sensitive else run.llm
-    cause = yield from call(run, llm, state, ttft, tokens_in, plan.output_tokens[step])
-    fallback = run.scenario.resilience.fallback
-    if cause is not None and fallback is not None:
-        yield run.env.timeout(run.fallback_latency())
-        state.degraded, cause = True, None
+    if llm.cache is None and run.stateful and session.turns_done > 0 \
+            and not state.context_lost:  # the first edition's prompt cache: pinned only
+        ttft *= llm.config.prompt_cache_factor
+    tokens_in = session.context_tokens + plan.prompt_tokens
+    out = plan.output_tokens[step]
+    cause = yield from ask(run, llm, state, (ttft, tokens_in, out, session.id))
+    if cause is not None and run.scenario.resilience.fallback is not None:
+        cause = yield from fall_back(run, state, cause, tokens_in, out)
     if cause is not None or not plan.tools[step]:
         return cause
     if run.asynchronous:
@@ -197,6 +206,19 @@ def agent_step(run, worker, state, session, plan, step):
         cause = yield from call(run, run.tool_dependency(worker, tool), state, latency)
         if cause is not None:
             return cause
+    return None
+
+
+def fall_back(run, state, cause: str, tokens_in: int, tokens_out: int):
+    """A degraded answer after the LLM call failed for good: it takes its latency, costs its
+    tokens, and may fail too (then the LLM's cause stands)."""
+    fallback = run.scenario.resilience.fallback
+    yield run.env.timeout(run.fallback_latency())
+    if run.fallback_coin() < fallback.error_rate:
+        return cause
+    state.cost += (tokens_in * fallback.input_per_1k + tokens_out * fallback.output_per_1k) \
+        / 1000
+    state.degraded = True
     return None
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import simpy
 
-from .components import TokenBucket
+from .buckets import TokenBucket
 from .resilience import HALF_OPEN, Breaker, Budget, Policy, backoff
 from .slots import Slots
 
@@ -47,6 +47,55 @@ def call(run, dependency, turn, *work):
     if dependency.remote:
         return attempt(run, dependency, turn, work)
     return dependency.serve(turn, *work)
+
+
+def ask(run, llm, turn, work):
+    """An LLM call (``work`` as ``LLMProvider.serve`` takes it): through :func:`call`, with the
+    scenario's failover to a backup model and hedging when it has them (only the cloud model's
+    calls fail over: a sensitive call must stay on-premises)."""
+    failover = run.failover
+    if failover is None or llm is not run.llm:
+        return call(run, llm, turn, *work)
+    if failover.hedge_after is not None:
+        return hedged(run, turn, work, failover.hedge_after)
+    return failing_over(run, turn, work, failover.after_errors)
+
+
+def failing_over(run, turn, work, after_errors: int):
+    """The primary up to ``after_errors`` times (each a whole call, its retries included),
+    then the backup."""
+    for _ in range(after_errors):
+        cause = yield from call(run, run.llm, turn, *work)
+        if cause is None:
+            return None
+    return (yield from call(run, run.backup, turn, *work))
+
+
+def hedged(run, turn, work, after: float):
+    """The primary, and the backup too if the primary has not answered within ``after``
+    seconds: the first good answer wins, the other request is cancelled (its prompt billed)."""
+    env = run.env
+    racing = [env.process(shielded(call(run, run.llm, turn, *work)))]
+    turn.children.extend(racing)
+    yield racing[0] | env.timeout(after)
+    if not racing[0].triggered:
+        racing.append(env.process(shielded(call(run, run.backup, turn, *work))))
+        turn.children.append(racing[-1])
+    answer = None
+    while racing:
+        yield env.any_of(racing)
+        for done in [p for p in racing if p.triggered]:
+            racing.remove(done)
+            turn.children.remove(done)
+            answer = done.value
+            if answer is None:
+                break
+        if answer is None:
+            break
+    for loser in racing:
+        loser.interrupt("cancelled")
+        turn.children.remove(loser)
+    return answer
 
 
 def attempt(run, dependency, turn, work):

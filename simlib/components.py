@@ -7,6 +7,8 @@ time, flips its error coin, and returns ``None`` for success or the *cause* of a
 records. If the turn is interrupted (its worker crashed, or a timeout cancelled the call),
 ``serve`` gives back the capacity it held on the way out.
 
+The LLM provider, the biggest of them, has a module of its own (:mod:`simlib.provider`).
+
 Turns never call ``serve`` directly; they go through :func:`simlib.calls.call`, the one place
 where network hops and resilience policies wrap every outbound call.
 
@@ -18,11 +20,11 @@ below says, in a few class attributes, everything the rest of the engine needs t
 its random ``stream``, the failure ``causes`` its ``serve`` may return, which resilience
 ``policy`` guards calls to it, which faults can touch it (``affected_by``), the timeline
 ``columns`` it samples, the usage it bills per turn (:meth:`Component.prices`), the hourly cost
-of its replicas (:meth:`Component.per_hour`) and the services it deploys. :func:`layout` lists
-the components a scenario has, by name (``"llm"``, ``"store"``, ``"tools.search"``, ...). The
-engine builds them, and faults, guards, the timeline and cost iterate over what is declared, so
-a new component is one class here, one line in :func:`layout`, and the place where a turn uses
-it.
+of its replicas (:meth:`Component.per_hour`) and the services it deploys.
+:func:`simlib.layout.layout` lists the components a scenario has, by name (``"llm"``,
+``"store"``, ``"tools.search"``, ...). The engine builds them, and faults, guards, the timeline
+and cost iterate over what is declared, so a new component is one class, one line in
+:func:`simlib.layout.layout`, and the place where a turn uses it.
 """
 
 from __future__ import annotations
@@ -31,48 +33,9 @@ from collections import OrderedDict
 
 import simpy
 
-from .config import LLM, ContextStore, Costs, Network, Tool, Workers
+from .config import ContextStore, Costs, Network, Tool, Workers
 from .slots import Slots
 from .streams import Streams
-
-
-class TokenBucket:
-    """A rate limit: holds up to ``capacity`` tokens and refills ``rate`` tokens per second.
-
-    A request for ``amount`` is granted and paid for if the bucket holds that much; otherwise it
-    is refused and :meth:`wait_for` says how long until it would be granted (the retry-after).
-    """
-
-    def __init__(self, capacity: float, rate: float):
-        self.capacity = capacity
-        self.rate = rate
-        self.level = capacity
-        self.updated = 0.0
-
-    def refill(self, now: float) -> None:
-        self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def wait_for(self, now: float, amount: float) -> float:
-        """Seconds until ``amount`` is available (0 if it is now). A shortfall below rounding
-        error counts as none, so that waiting the announced time is always enough."""
-        self.refill(now)
-        if amount > self.capacity:
-            return float("inf")
-        shortfall = amount - self.level
-        return 0.0 if shortfall <= 1e-9 * max(1.0, amount) else shortfall / self.rate
-
-    def take(self, now: float, amount: float) -> None:
-        """Spend ``amount`` that :meth:`wait_for` said is available."""
-        self.refill(now)
-        self.level = max(0.0, self.level - amount)
-
-    def reserve(self, now: float, amount: float) -> float:
-        """Spend ``amount`` now, into debt if need be, and return how long the caller must wait
-        before using it: callers that arrive together queue up instead of bursting."""
-        wait = self.wait_for(now, amount)
-        self.level -= amount
-        return wait
 
 
 def resource(env: simpy.Environment, capacity: int | None) -> Slots | None:
@@ -196,91 +159,6 @@ class Component(Faultable):
         if self.replica is not None:
             return self.replica.fail_everything, self.replica.recover
         return self.crash, self.restart
-
-
-class LLMProvider(Component):
-    """The LLM API: rate limits, an optional concurrency cap, latency and errors. Also the
-    on-premises model of a compliance design (name ``"onprem"``): its tokens are not billed,
-    its hours are."""
-
-    remote = False  # the provider is outside every design alike; its network time is in ttft
-    stream = "llm"
-    causes = ("llm_error", "rate_limited", "crash")
-    policy = "llm"
-    affected_by = frozenset({"errors", "slow"})
-
-    @staticmethod
-    def prices(costs: Costs) -> dict[str, float]:
-        return {"tokens_in": costs.llm_input_per_1k, "tokens_out": costs.llm_output_per_1k}
-
-    @staticmethod
-    def per_hour(scenario) -> float:
-        return scenario.costs.onprem_per_hour if scenario.onprem is not None else 0.0
-
-    @classmethod
-    def build(cls, run, name: str, config) -> list[Component]:
-        return [cls(run.env, config, run.streams, name)]
-
-    def __init__(self, env: simpy.Environment, config: LLM, streams: Streams,
-                 name: str = "llm"):
-        super().__init__(env, config.error_rate)
-        self.config, self.name = config, name
-        self.priced = name == "llm"  # cloud tokens are billed; an on-premises model is not
-        if not self.priced:
-            self.policy = None  # the LLM policy wraps calls to the cloud model only
-        rpm, tpm = config.requests_per_minute, config.tokens_per_minute
-        self.requests = TokenBucket(rpm, rpm / 60) if rpm else None
-        self.tokens = TokenBucket(tpm, tpm / 60) if tpm else None
-        self.limited = bool(rpm or tpm)
-        self.slots = resource(env, config.concurrency)
-        self.coin = streams.uniform("llm", "coin" if self.priced else f"coin:{name}")
-        self.in_progress = 0
-        self.retry_after = 0.0
-        self.columns = (f"{name}_in_progress",)
-
-    @staticmethod
-    def sample(instances: list) -> tuple[float, ...]:
-        return (instances[0].in_progress,)
-
-    def saturated(self) -> bool:
-        """Are all its slots busy (a new call would queue)?"""
-        return self.slots is not None and self.slots.full()
-
-    def admit(self, tokens: int) -> float:
-        """Check both buckets; pay if both allow. Returns the retry-after (0 when admitted)."""
-        now, buckets = self.env.now, [(self.requests, 1), (self.tokens, tokens)]
-        wait = max((b.wait_for(now, n) for b, n in buckets if b is not None), default=0.0)
-        if wait == 0.0:
-            for bucket, n in buckets:
-                if bucket is not None:
-                    bucket.take(now, n)
-        return wait
-
-    def serve(self, turn, ttft: float, tokens_in: int, tokens_out: int):
-        turn.llm_calls += 1
-        if self.limited:
-            self.retry_after = self.admit(tokens_in + tokens_out)
-            if self.retry_after > 0.0:
-                return "rate_limited"
-        request = self.slots.request() if self.slots is not None else None
-        try:
-            if request is not None:
-                yield request
-            self.in_progress += 1
-            try:
-                cause = yield from self.work((ttft + tokens_out / self.config.decode_rate)
-                                            * self.slow)
-            finally:
-                self.in_progress -= 1
-        finally:
-            if request is not None:
-                self.slots.release(request)
-        if self.priced:
-            turn.tokens_in += tokens_in
-            turn.tokens_out += tokens_out
-        if cause is None and self.coin() < self.error_rate:
-            cause = "llm_error"
-        return cause
 
 
 class ToolService(Component):
@@ -503,25 +381,3 @@ class Worker(Component):
 def _context_service(scenario) -> bool:
     """Does the design run a context service (microservices that read context from a store)?"""
     return scenario.architecture.remote and not scenario.architecture.stateful
-
-
-KINDS = (Worker, LLMProvider, ToolService, Store, Hop)
-"""Every kind of component, in build order."""
-
-
-def layout(scenario) -> dict[str, tuple[type[Component], object]]:
-    """The components ``scenario`` has: name -> (kind, its configuration), in the order the
-    engine builds them. The names are the targets faults may name (``"tools.<name>"`` for each
-    tool)."""
-    parts: dict[str, tuple[type[Component], object]] = {
-        "workers": (Worker, scenario.workers), "llm": (LLMProvider, scenario.llm)}
-    if scenario.onprem is not None:
-        parts["onprem"] = (LLMProvider, scenario.onprem)
-    parts.update({f"tools.{t.name}": (ToolService, t) for t in scenario.tools})
-    parts.update({"store": (Store, scenario.store), "network": (Hop, scenario.network)})
-    return parts
-
-
-def kinds(scenario) -> list[type[Component]]:
-    """Each kind of component ``scenario`` has, once, in build order (for costs and causes)."""
-    return list(dict.fromkeys(kind for kind, _ in layout(scenario).values()))

@@ -35,7 +35,8 @@ class Config:
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
-            if f.metadata.get("dist"):
+            if f.metadata.get("dist") and not (f.metadata.get("optional")
+                                               and getattr(self, f.name) is None):
                 value = as_distribution(self._at(f.name), getattr(self, f.name))
                 object.__setattr__(self, f.name, value)
         self.validate()
@@ -54,9 +55,10 @@ class Config:
                 check_type(self._at(name), value, kind, f"a {kind.__name__} or None")
 
 
-def dist(default: Distribution):
-    """A field holding a distribution (a plain number is taken as Deterministic(number))."""
-    return field(default=default, metadata={"dist": True})
+def dist(default: Distribution | None, optional: bool = False):
+    """A field holding a distribution (a plain number is taken as Deterministic(number));
+    ``optional`` lets None through (meaning "not used")."""
+    return field(default=default, metadata={"dist": True, "optional": optional})
 
 
 @dataclass(frozen=True)
@@ -193,13 +195,77 @@ class Workload(Config):
 
 
 @dataclass(frozen=True)
+class PromptCache(Config):
+    """A provider's prompt cache: a prompt that starts with a prefix the model has just
+    processed reads that prefix from the cache, which is faster (time to first token grows only
+    with the *uncached* tokens, see ``LLM.prefill_rate``) and cheaper.
+
+    ``scope="provider"``: hosted APIs cache by the prompt's prefix, whoever sends it, so a
+    stateless worker that resends a session's history hits as a pinned one does (OpenAI routes
+    a request "to a server that already computed that prefix"; Anthropic keys on the exact
+    prefix). ``scope="replica"``: the cache lives in one serving replica (self-hosted engines
+    such as vLLM); with a hosted LLM each agent worker is taken to reach its own replica, so a
+    session served by several workers misses.
+
+    An entry lives ``ttl`` seconds from the start of the request that wrote or last read it
+    (Anthropic: 5 minutes, refreshed on use); prompts under ``min_tokens`` are not cached
+    (1,024 at OpenAI and for most Anthropic models). Cached reads cost ``read_price`` times the
+    input price and writes ``write_price`` times (Anthropic: 0.1x and 1.25x; OpenAI: reads
+    0.1x to 0.5x by model, writes free before GPT-5.6). Sources: Anthropic's prompt-caching
+    and pricing pages (platform.claude.com/docs), OpenAI's prompt-caching guide and
+    openai-cookbook ``examples/Prompt_Caching_201.ipynb``."""
+
+    path = "llm.cache"
+    scope: str = "provider"
+    ttl: float = 300.0
+    min_tokens: int = 1024
+    read_price: float = 0.1
+    write_price: float = 1.25
+
+    def validate(self):
+        check_choice(self._at("scope"), self.scope, ("provider", "replica"))
+        check_number(self._at("ttl"), self.ttl, low=0, strict=True)
+        check_number(self._at("min_tokens"), self.min_tokens, low=0, integer=True)
+        check_number(self._at("read_price"), self.read_price, low=0)
+        check_number(self._at("write_price"), self.write_price, low=0)
+
+
+@dataclass(frozen=True)
 class LLM(Config):
-    """The LLM provider. A call takes ``ttft`` (time to first token) plus output tokens /
-    ``decode_rate``. ``error_rate`` is the chance a call fails. Rate limits are token buckets on
-    requests and tokens per minute (None = unlimited) that answer 429 with a retry-after.
-    ``concurrency`` caps calls in progress (None = unlimited); extra calls queue. A session pinned
-    to one worker (stateful) reuses the provider's prompt cache: from its second turn on, its time
-    to first token is multiplied by ``prompt_cache_factor``."""
+    """The LLM provider, as hosted APIs behave (DESIGN.md section 1b).
+
+    **Latency.** A call takes ``ttft`` (time to first token), plus ``uncached prompt tokens /
+    prefill_rate`` when ``prefill_rate`` is set (None: the ``ttft`` distribution already holds
+    the prompt's processing), plus output tokens / ``decode_rate``.
+
+    **Failures** come back fast: a call that fails (``error_rate``, an outage, the provider's
+    own overload, a 429) answers after ``error_latency`` and its tokens are not billed
+    (``error_latency=None`` is the first edition's textbook provider: the error is known only
+    after a full generation, which is billed).
+
+    **Rate limits** are token buckets enforced over ``rate_window`` seconds: a limit of L per
+    minute holds ``L x rate_window / 60`` and refills ``L / 60`` per second (Azure OpenAI
+    evaluates "over a small period of time, typically 1 or 10 seconds"; OpenAI and Anthropic
+    say limits may be enforced per second). Limits on requests, on tokens combined (OpenAI
+    style: prompt plus output), and on input and output tokens separately (Anthropic style;
+    cached input reads do not count). A token limit charges the prompt plus ``max_tokens`` at
+    admission (None: the actual output) and refunds the unused part when the call ends. A
+    refused call is a 429 with a retry-after: the time until the buckets hold its charge.
+    ``concurrency`` caps calls in progress (None = unlimited); extra calls queue.
+
+    **The SDK retries** a 429, an overload or a server error ``sdk_retries`` times on its own,
+    below any policy of the application (openai-python and anthropic-sdk-python:
+    ``DEFAULT_MAX_RETRIES = 2``, backoff from 0.5 s doubling to 8 s times a jitter factor in
+    (0.75, 1], a retry-after of at most 60 s honoured instead; ``_constants.py`` and
+    ``_base_client.py`` of both). So the attempts a call makes are a product of layers.
+
+    **Prompt caching**: ``cache`` (a :class:`PromptCache`, None: no cache). Without a cache,
+    the first edition's special case applies: a session pinned to one worker (stateful) has
+    its time to first token multiplied by ``prompt_cache_factor`` from its second turn on.
+
+    ``input_per_1k`` and ``output_per_1k`` price this model's tokens (None: the scenario's
+    ``costs.llm_input_per_1k`` and ``costs.llm_output_per_1k``): a backup model has its own.
+    """
 
     path = "llm"
     ttft: Distribution = dist(LogNormal(median=0.6, p95=1.5))
@@ -207,17 +273,47 @@ class LLM(Config):
     error_rate: float = 0.0
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
+    input_tokens_per_minute: float | None = None
+    output_tokens_per_minute: float | None = None
+    rate_window: float = 1.0
+    max_tokens: int | None = None
     concurrency: int | None = None
+    prefill_rate: float | None = None
+    # No provider publishes how fast a failed call returns: a median of 0.2 s is an assumption
+    # (about one HTTPS round trip to a provider and its admission), stated as such.
+    error_latency: Distribution | None = dist(LogNormal(median=0.2, p95=1.0), optional=True)
+    sdk_retries: int = 2
+    cache: PromptCache | None = field(default_factory=PromptCache)
     prompt_cache_factor: float = 0.6
+    input_per_1k: float | None = None
+    output_per_1k: float | None = None
 
     def validate(self):
         check_number(self._at("decode_rate"), self.decode_rate, low=0, strict=True)
         check_probability(self._at("error_rate"), self.error_rate)
-        for name in ("requests_per_minute", "tokens_per_minute"):
+        for name in ("requests_per_minute", "tokens_per_minute", "input_tokens_per_minute",
+                     "output_tokens_per_minute", "prefill_rate"):
             check_number(self._at(name), getattr(self, name), low=0, strict=True, optional=True)
+        check_number(self._at("rate_window"), self.rate_window, low=0, strict=True, high=60)
+        check_number(self._at("max_tokens"), self.max_tokens, low=1, integer=True,
+                     optional=True)
         check_number(self._at("concurrency"), self.concurrency, low=1, integer=True,
                      optional=True)
+        check_number(self._at("sdk_retries"), self.sdk_retries, low=0, integer=True)
         check_number(self._at("prompt_cache_factor"), self.prompt_cache_factor, low=0, high=1)
+        for name in ("input_per_1k", "output_per_1k"):
+            check_number(self._at(name), getattr(self, name), low=0, optional=True)
+        self._check_optional({"cache": PromptCache})
+
+    @property
+    def limited(self) -> bool:
+        """Does any rate limit apply?"""
+        return any(getattr(self, name) is not None for name in LIMITS)
+
+
+LIMITS = ("requests_per_minute", "tokens_per_minute", "input_tokens_per_minute",
+          "output_tokens_per_minute")
+"""The LLM's rate limits, each a token bucket."""
 
 
 @dataclass(frozen=True)
@@ -230,6 +326,7 @@ class OnPrem(LLM):
     ttft: Distribution = dist(LogNormal(median=0.8, p95=2.0))
     decode_rate: float = 40.0
     concurrency: int | None = 4
+    cache: PromptCache | None = None
     prompt_cache_factor: float = 1.0
 
 
@@ -353,8 +450,10 @@ class Costs(Config):
     tool_replica_per_hour: float = 0.05
     context_replica_per_hour: float = 0.05
     service_overhead_per_hour: float = 0.10
+    # Claude Haiku 4.5: $1 per million input tokens, $5 output (cache reads $0.10, writes
+    # $1.25: PromptCache's defaults); Anthropic pricing page, platform.claude.com/docs, 2026.
     llm_input_per_1k: float = 0.001
-    llm_output_per_1k: float = 0.004
+    llm_output_per_1k: float = 0.005
     store_per_1k_ops: float = 0.001
     onprem_per_hour: float = 4.0
 

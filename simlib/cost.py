@@ -4,8 +4,9 @@ Two kinds of money. *Infrastructure* is paid by the hour whether busy or idle: w
 tool and context service replicas, an on-premises model if there is one, and a fixed operating
 overhead per deployed service (each service needs its own deploys, dashboards and on-call: a
 monolith is one service, microservices are several). *Usage* is paid per turn: LLM tokens in and
-out, and context-store operations. "Cost per ok turn" divides both by the turns that succeeded,
-which is how "low budget" is judged.
+out (each model bills its calls as they end, at its own prices and its cache's, see
+:mod:`simlib.provider`), and context-store operations. "Cost per ok turn" divides both by the
+turns that succeeded, which is how "low budget" is judged.
 
 Each component declares its own part (:mod:`simlib.components`: ``per_hour``, ``services`` and
 ``prices``); this module adds them up.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .components import kinds
+from .layout import kinds
 from .scenario import Scenario
 
 
@@ -31,16 +32,16 @@ def infrastructure_per_hour(scenario: Scenario) -> float:
 
 
 def prices(scenario: Scenario) -> dict[str, float]:
-    """Dollars per 1,000 of each turns-table column that is billed per use (tokens in and out,
-    store operations), as the components declare them."""
+    """Dollars per 1,000 of each turns-table column that is billed per use after the run
+    (store operations), as the components declare them."""
     return {column: price for kind in kinds(scenario)
             for column, price in kind.prices(scenario.costs).items()}
 
 
 def turn_cost(scenario: Scenario, turns) -> float | np.ndarray:
-    """Usage cost of turns, from their billed columns (``turns`` maps a column name to a
-    number, for one turn, or to a numpy array, for many: the recorder prices every row at
-    once)."""
+    """Usage cost of turns priced after the run, from their billed columns (``turns`` maps a
+    column name to a number, for one turn, or to a numpy array, for many: the recorder prices
+    every row at once)."""
     total = 0.0
     for column, price in prices(scenario).items():
         total = total + turns[column] * price

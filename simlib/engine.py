@@ -18,7 +18,9 @@ import simpy
 
 from . import architectures, faults
 from .calls import Guard
-from .components import Component, Hop, LLMProvider, Store, Worker, layout, resource
+from .components import Component, Hop, Store, Worker, resource
+from .layout import layout
+from .provider import LLMProvider
 from .records import Recorder, Result
 from .scenario import Scenario
 from .streams import Streams
@@ -44,12 +46,12 @@ class TurnState:
     The class attributes are the starting values: a turn writes only what it changes (one of
     these is made per turn, so a short ``__init__`` matters)."""
 
-    admitted = float("nan")
+    admitted = ttft = float("nan")
     worker = -1
     calls = attempts = llm_calls = tool_calls = 0
-    tokens_in = tokens_out = store_ops = 0
+    tokens_in = tokens_out = tokens_cached = tokens_cache_write = store_ops = 0
     context_lost = degraded = sensitive = violation = False
-    wasted = 0.0
+    wasted = cost = 0.0
     row = -1  # its row in the turns table, once recorded
 
     def __init__(self, session: int, number: int, arrival: float):
@@ -72,12 +74,15 @@ class Run:
         self.shedding = scenario.resilience.shedding
         self.dead_letter = scenario.resilience.dead_letter if self.asynchronous else None
         self.pool = None if self.stateful else resource(env, self.per_worker * w.count)
+        self.late: list[TurnState] = []  # turns charged something after their row was written
         self.components: dict[str, list[Component]] = {}
         for name, (kind, config) in layout(scenario).items():
             self.components[name] = kind.build(self, name, config)
         self.workers: list[Worker] = self.components["workers"]
         self.llm: LLMProvider = self.components["llm"][0]
         self.onprem: LLMProvider | None = self.components.get("onprem", [None])[0]
+        self.backup: LLMProvider | None = self.components.get("llm_backup", [None])[0]
+        self.failover = scenario.resilience.failover
         self.store: Store = self.components["store"][0]
         self.hop: Hop = self.components["network"][0]
         self.tool_services = [self.components[f"tools.{t.name}"][0] for t in scenario.tools] \
@@ -89,13 +94,15 @@ class Run:
             for component in self.components[name]:
                 component.crashed = env.event()
         self.guards = self.make_guards()
-        self.fallback_latency = streams.draws(
-            "llm", "fallback", scenario.resilience.fallback.latency) \
-            if scenario.resilience.fallback else None
+        fallback = scenario.resilience.fallback
+        self.fallback_latency = streams.draws("llm", "fallback", fallback.latency) \
+            if fallback else None
+        self.fallback_coin = streams.uniform("llm", "fallback_coin")
         self.planner = Planner(scenario, streams)
         self.recorder = Recorder(scenario, self.components)
         self.active: dict[int, TurnState] = {}
         self.in_system = 0
+        self.turns_balanced = 0  # turns the stateless balancer has placed (for its ties)
         self.wasted = 0.0
 
     # -- the pieces architectures.turn asks for ------------------------------------------------
@@ -147,10 +154,9 @@ class Run:
         """Work an abandoned call did after its caller gave up on it (charged to the turn's
         row even if the turn has already ended)."""
         self.wasted += seconds
+        state.wasted += seconds
         if state.row >= 0:
-            self.recorder.add_wasted(state.row, seconds)
-        else:
-            state.wasted += seconds
+            self.late.append(state)
 
     def tool_dependency(self, worker, tool: int):
         return self.tool_services[tool] if self.tool_services is not None \
@@ -202,6 +208,8 @@ class Run:
         self.env.run(until=self.scenario.duration)
         for state in self.active.values():
             self.recorder.turn(state, float("nan"), "in_flight", None)
+        for state in self.late:
+            self.recorder.rewrite(state)
         return self.recorder.result(self)
 
 

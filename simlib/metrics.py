@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .components import KINDS
 from .cost import infrastructure_per_hour
 from .faults import windows
+from .layout import KINDS
 from .resilience import POLICY_CAUSES
 
 ERRORS = ("failed", "timed_out", "shed", "silent_failure")

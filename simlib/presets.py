@@ -21,6 +21,18 @@ from .validate import check_choice, check_number
 
 KINDS = ("exponential", "deterministic")
 
+TEXTBOOK = {"sdk_retries": 0, "error_latency": None, "rate_window": 60.0, "cache": None}
+"""The first edition's textbook provider, as changes to an :class:`simlib.LLM`: no SDK retry
+layer, an error known only after a full (billed) generation, per-minute rate-limit buckets and
+no prompt cache (only pinned sessions' ``prompt_cache_factor``). ``LLM(**TEXTBOOK)``, or
+``scenario.with_(**{f"llm.{k}": v for k, v in TEXTBOOK.items()})``: what the second edition's
+realistic provider changes is the difference between the two."""
+
+
+def textbook(scenario: Scenario) -> Scenario:
+    """``scenario`` with its cloud LLM made the first edition's textbook provider."""
+    return scenario.with_(**{f"llm.{name}": value for name, value in TEXTBOOK.items()})
+
 
 def mmc(arrival_rate: float, service_mean: float, servers: int, duration: float = 2000.0,
         warmup: float = 200.0, kind: str = "exponential", queue_limit: int | None = None,
@@ -41,7 +53,7 @@ def mmc(arrival_rate: float, service_mean: float, servers: int, duration: float 
         workload=Workload(arrival_rate=arrival_rate, turns=Deterministic(1),
                           steps=Deterministic(1), tools_per_step=Deterministic(0),
                           prompt_tokens=Deterministic(0), output_tokens=Deterministic(0)),
-        llm=LLM(ttft=service, error_rate=0.0),
+        llm=LLM(ttft=service, error_rate=0.0, **TEXTBOOK),
         tools=(),
         workers=Workers(count=servers, slots=1, cpu_per_step=Deterministic(0)),
         resilience=Resilience(shedding=None if queue_limit is None

@@ -24,12 +24,13 @@ from .resilience import OPEN
 
 OUTCOMES = ("ok", "degraded", "failed", "timed_out", "shed", "silent_failure", "in_flight")
 
-TURN_NUMBERS = ("arrival", "admitted", "finish", "tokens_in", "tokens_out", "wasted")
+TURN_NUMBERS = ("arrival", "admitted", "finish", "ttft", "tokens_in", "tokens_out",
+                "tokens_cached", "tokens_cache_write", "cost", "wasted")
 TURN_COUNTS = ("session", "turn", "calls", "attempts", "llm_calls", "tool_calls", "store_ops",
                "worker")
 TURN_FLAGS = ("outcome", "cause", "context_lost", "sensitive", "violation")
 OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
-WASTED = TURN_NUMBERS.index("wasted")
+FINISH = TURN_NUMBERS.index("finish")
 TOTALS = ("ok", "not_ok", "cost")
 """The timeline's running totals, worked out from the turn rows after the run."""
 
@@ -60,16 +61,22 @@ class Recorder:
             code = self.cause_code[cause] = len(self.causes)
             self.causes.append(cause)
         state.row, self.rows = self.rows, self.rows + 1
-        self.numbers.extend((state.arrival, state.admitted, finish, state.tokens_in,
-                             state.tokens_out, state.wasted))
+        self.numbers.extend((state.arrival, state.admitted, finish, state.ttft,
+                             state.tokens_in, state.tokens_out, state.tokens_cached,
+                             state.tokens_cache_write, state.cost, state.wasted))
         self.counts.extend((state.session, state.number, state.calls, state.attempts,
                             state.llm_calls, state.tool_calls, state.store_ops, state.worker))
         self.flags.extend((OUTCOME_CODE[outcome], code, state.context_lost, state.sensitive,
                            state.violation))
 
-    def add_wasted(self, row: int, seconds: float) -> None:
-        """Charge work wasted after a turn ended to that turn's row."""
-        self.numbers[row * len(TURN_NUMBERS) + WASTED] += seconds
+    def rewrite(self, state) -> None:
+        """Write a recorded turn's numbers again: work it wasted, or tokens an abandoned call
+        of it billed, after its row was written."""
+        start = state.row * len(TURN_NUMBERS)
+        self.numbers[start:start + len(TURN_NUMBERS)] = array("d", (
+            state.arrival, state.admitted, self.numbers[start + FINISH], state.ttft,
+            state.tokens_in, state.tokens_out, state.tokens_cached, state.tokens_cache_write,
+            state.cost, state.wasted))
 
     def sample(self, run) -> None:
         """Append one timeline row: the state of ``run`` now."""
@@ -100,7 +107,7 @@ class Recorder:
             table = np.frombuffer(buf, dtype=dtype) if self.rows else np.empty(0, dtype)
             table = table.reshape(self.rows, len(names))
             columns.update({name: table[:, k] for k, name in enumerate(names)})
-        columns["cost"] = turn_cost(self.scenario, columns)
+        columns["cost"] = columns["cost"] + turn_cost(self.scenario, columns)
         return columns
 
     def turns_frame(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -123,7 +130,9 @@ class Recorder:
             "calls": col("calls"), "attempts": col("attempts"), "llm_calls": col("llm_calls"),
             "tool_calls": col("tool_calls"), "store_ops": col("store_ops"),
             "tokens_in": col("tokens_in", np.int64), "tokens_out": col("tokens_out", np.int64),
-            "cost": col("cost"), "worker": col("worker"),
+            "tokens_cached": col("tokens_cached", np.int64),
+            "tokens_cache_write": col("tokens_cache_write", np.int64),
+            "ttft": col("ttft"), "cost": col("cost"), "worker": col("worker"),
             "context_lost": col("context_lost", bool), "sensitive": col("sensitive", bool),
             "violation": col("violation", bool), "wasted": col("wasted"),
             "warmup": arrival < self.scenario.warmup,

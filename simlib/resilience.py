@@ -30,9 +30,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .config import Config, dist
-from .dists import Deterministic, Distribution
-from .validate import check_choice, check_number, check_type
+from .config import LLM, Config, dist
+from .dists import Deterministic, Distribution, LogNormal
+from .validate import check_choice, check_number, check_probability, check_type
 
 BACKOFFS = ("none", "full", "equal", "decorrelated")
 POLICY_CAUSES = ("timeout", "breaker_open", "bulkhead_full")
@@ -177,10 +177,44 @@ class LoadShedding(Config):
 @dataclass(frozen=True)
 class Fallback(Config):
     """When an LLM call fails for good, answer from a cheaper model or a cache: it takes
-    ``latency`` and always works, and the turn counts as ``degraded``, not ok."""
+    ``latency``, fails itself with ``error_rate``, and costs its tokens at ``input_per_1k`` and
+    ``output_per_1k`` (defaults: a small hosted model, GPT-4o mini's $0.15 and $0.60 per
+    million tokens, openai.com/api/pricing as of 2024-2025; 0 for a cached answer). A turn
+    answered by it counts as ``degraded``, not ok."""
 
     path = "resilience.fallback"
     latency: Distribution = dist(Deterministic(0.3))
+    error_rate: float = 0.0
+    input_per_1k: float = 0.00015
+    output_per_1k: float = 0.0006
+
+    def validate(self):
+        check_probability(self._at("error_rate"), self.error_rate)
+        check_number(self._at("input_per_1k"), self.input_per_1k, low=0)
+        check_number(self._at("output_per_1k"), self.output_per_1k, low=0)
+
+
+@dataclass(frozen=True)
+class Failover(Config):
+    """A second provider for the LLM calls (an LLM gateway's fallback deployment): a call
+    that failed ``after_errors`` times on the primary (each time after its own retries) goes
+    to ``backup``, a model with its own limits, prices, latency and faults (fault target
+    ``"llm_backup"``). With ``hedge_after`` set, every call also sends a second request to the
+    backup when the primary has not answered within that many seconds: the first good answer
+    wins and the other request is cancelled, its prompt billed ("The Tail at Scale", Dean and
+    Barroso, 2013). Incidents at two providers are nearly independent (11 of 127 OpenAI API
+    incidents since July 2023 overlapped an Anthropic one, ICPE 2025 status-page study)."""
+
+    path = "resilience.failover"
+    backup: LLM = field(default_factory=lambda: LLM(ttft=LogNormal(median=0.8, p95=2.0)))
+    after_errors: int = 1
+    hedge_after: float | None = None
+
+    def validate(self):
+        check_type(self._at("backup"), self.backup, LLM, "a simlib LLM")
+        check_number(self._at("after_errors"), self.after_errors, low=1, integer=True)
+        check_number(self._at("hedge_after"), self.hedge_after, low=0, strict=True,
+                     optional=True)
 
 
 @dataclass(frozen=True)
@@ -224,12 +258,14 @@ class Resilience(Config):
     fallback: Fallback | None = None
     checkpoint: Checkpointing | None = None
     dead_letter: DeadLetter | None = None
+    failover: Failover | None = None
 
     def validate(self):
         for name in ("llm", "tools", "store"):
             check_type(self._at(name), getattr(self, name), Policy, "a Policy")
         self._check_optional({"shedding": LoadShedding, "fallback": Fallback,
-                              "checkpoint": Checkpointing, "dead_letter": DeadLetter})
+                              "checkpoint": Checkpointing, "dead_letter": DeadLetter,
+                              "failover": Failover})
 
 
 # -- runtime pieces ------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Every arrival ends in exactly one outcome, for all eight designs and any load.
 
-Hypothesis draws random scenarios (design, load from well under to far over capacity, sessions of
-many turns and steps, tools, errors, rate limits, bounded queues, small memories that force
-evictions) and checks the turns table against an independent reconstruction of what must have
-arrived: the session arrival times are drawn again from the same seed, and each session's planned
-turns and think times are drawn again with the same planner. A turn that the engine dropped,
-duplicated or invented would show up as a mismatch.
+Hypothesis draws random scenarios (design, load from well under to far over capacity, sessions
+of many turns and steps, tools, errors, rate limits, bounded queues, small memories that force
+evictions, and the hosted provider's windowed limits, cache, SDK retries, fast failures,
+overload, failover, hedging and fallback) and checks the turns table against an independent
+reconstruction of what must have arrived: the session arrival times are drawn again from the
+same seed, and each session's planned turns and think times are drawn again with the same
+planner. A turn that the engine dropped, duplicated or invented would show up as a mismatch.
 """
 
 import numpy as np
@@ -30,7 +31,25 @@ def scenarios(draw):
     llm = sl.LLM(ttft=sl.dists.Exponential(0.5), decode_rate=100.0,
                  error_rate=draw(st.sampled_from([0.0, 0.1])),
                  requests_per_minute=draw(st.sampled_from([None, 60.0])),
+                 tokens_per_minute=draw(st.sampled_from([None, 30_000.0])),
+                 input_tokens_per_minute=draw(st.sampled_from([None, 20_000.0])),
+                 output_tokens_per_minute=draw(st.sampled_from([None, 5_000.0])),
+                 rate_window=draw(st.sampled_from([1.0, 10.0, 60.0])),
+                 max_tokens=draw(st.sampled_from([None, 400])),
+                 prefill_rate=draw(st.sampled_from([None, 5_000.0])),
+                 error_latency=draw(st.sampled_from([None, sl.dists.Exponential(0.2)])),
+                 sdk_retries=draw(st.integers(0, 2)),
+                 cache=draw(st.sampled_from([None, sl.PromptCache(min_tokens=200),
+                                             sl.PromptCache("replica", ttl=5.0,
+                                                            min_tokens=200)])),
                  concurrency=draw(st.sampled_from([None, 2])))
+    backup = sl.LLM(ttft=sl.dists.Exponential(0.3), error_rate=0.2)
+    failover = draw(st.sampled_from([None, sl.Failover(backup, after_errors=1),
+                                     sl.Failover(backup, hedge_after=0.5)]))
+    fallback = draw(st.sampled_from([None, sl.Fallback(error_rate=0.3)]))
+    provider_faults = draw(st.sampled_from([(), (
+        sl.faults.Overloaded("llm", 10.0, 15.0, error_rate=0.7),
+        sl.faults.Outage("llm", 20.0, 10.0))]))
     tools = (sl.Tool("search", sl.dists.Exponential(0.3), error_rate=draw(
         st.sampled_from([0.0, 0.2])), capacity=draw(st.sampled_from([None, 1, 4]))),)
     workload = sl.Workload(
@@ -46,7 +65,8 @@ def scenarios(draw):
     scenario = sl.Scenario(architecture=design, workload=workload.__class__(
         **{**workload.__dict__, "arrival_rate": rate}), llm=llm, tools=tools,
         store=sl.ContextStore(servers=draw(st.sampled_from([None, 1]))), workers=workers,
-        duration=draw(st.sampled_from([30.0, 60.0])), warmup=5.0)
+        resilience=sl.Resilience(failover=failover, fallback=fallback),
+        faults=provider_faults, duration=draw(st.sampled_from([30.0, 60.0])), warmup=5.0)
     return scenario, draw(st.integers(0, 2**32 - 1))
 
 
@@ -69,6 +89,8 @@ def check_accounting(scenario, seed):
     firsts = turns[turns["turn"] == 1].sort_values("session")
     assert np.array_equal(firsts["session"], np.arange(len(times))), "a session is missing"
     assert np.allclose(firsts["arrival"], times)
+    assert (turns["tokens_cached"] + turns["tokens_cache_write"] <= turns["tokens_in"]).all()
+    assert (turns["cost"] >= 0).all() and (turns["llm_calls"] >= 0).all()
     finished = outcomes != "in_flight"
     assert (turns.loc[finished, "finish"] >= turns.loc[finished, "arrival"]).all()
     assert (turns.loc[finished, "finish"] <= scenario.duration).all()
@@ -114,7 +136,7 @@ def test_timeline_totals_count_the_turns_ended_by_each_sample():
         scenario = sl.presets.tool_agent(duration=300, warmup=30, architecture=design,
                                          faults=(sl.faults.Crash("workers", at=100,
                                                                  restart=20),),
-                                         **{"llm.error_rate": 0.1})
+                                         **{"llm.error_rate": 0.1, "llm.sdk_retries": 0})
         result = sl.run(scenario, seed=5)
         turns, timeline = result.turns, result.timeline
         outcome, finish = turns["outcome"].astype(str), turns["finish"].to_numpy()

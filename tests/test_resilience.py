@@ -20,7 +20,7 @@ from stats import assert_in_ci
 
 import simlib as sl
 from simlib import theory
-from simlib.components import TokenBucket
+from simlib.buckets import TokenBucket
 from simlib.resilience import BACKOFFS, HALF_OPEN, OPEN, Breaker, Budget, backoff
 
 SEEDS = range(20)
@@ -303,7 +303,21 @@ def test_token_bucket_never_spends_more_than_it_holds(capacity, rate, ops):
             assert bucket.level < amount
         assert 0 <= bucket.level <= capacity
         assert granted <= (capacity + rate * now) * (1 + 1e-9)
-    assert bucket.wait_for(now, capacity * 1.5) == math.inf
+    # a request larger than the bucket goes when the bucket is full, and leaves it in debt
+    full = now + capacity / rate
+    assert bucket.wait_for(full, capacity * 1.5) == 0
+    bucket.take(full, capacity * 1.5)
+    assert bucket.level == pytest.approx(-capacity / 2)
+    assert bucket.wait_for(full, capacity / 4) == pytest.approx(0.75 * capacity / rate)
+
+
+def test_a_refund_gives_back_unused_tokens_up_to_the_capacity():
+    bucket = TokenBucket(10.0, 1.0)
+    bucket.take(0.0, 8.0)
+    bucket.refund(1.0, 5.0)  # 2 + 1 refilled + 5 given back
+    assert bucket.level == pytest.approx(8.0)
+    bucket.refund(1.0, 5.0)
+    assert bucket.level == 10.0
 
 
 @PROPERTY

@@ -85,6 +85,21 @@ def scenarios() -> dict[str, sl.Scenario]:
                                  p95_duration=60.0, error_rate=0.5),
             faults.Partition("context", start=100, duration=30)),
         architecture=sl.Architecture("stateless", "sync", "microservices"))
+    backup = sl.LLM(ttft=sl.dists.LogNormal(0.8, 2.0), error_rate=0.05, input_per_1k=0.003,
+                    output_per_1k=0.015, requests_per_minute=300.0)
+    provider = sl.presets.assistant(
+        duration=400.0, warmup=40.0, faults=(
+            sl.faults.Overloaded("llm", 100.0, 60.0, error_rate=0.6),
+            sl.faults.Outage("llm_backup", 200.0, 30.0, error_rate=0.5)),
+        **{"llm.tokens_per_minute": 60_000.0, "llm.max_tokens": 600,
+           "llm.prefill_rate": 8000.0, "llm.error_rate": 0.05,
+           "resilience.failover": sl.Failover(backup=backup),
+           "resilience.fallback": sl.Fallback(error_rate=0.2)})
+    out["provider_failover"] = provider
+    out["provider_hedge"] = provider.with_(**{
+        "resilience.failover": sl.Failover(backup=backup, hedge_after=2.0),
+        "llm.cache": sl.PromptCache(scope="replica", ttl=30.0, min_tokens=256),
+        "architecture.state": "stateful"})
     out["replay"] = sl.presets.from_trace(_trace(), replay=True)
     out["replay_twin"] = sl.presets.from_trace(_trace(), replay=False)
     return out

@@ -1,0 +1,35 @@
+"""Layout: which components a scenario has, by name.
+
+This is the one list of the system's parts. Each name is what a fault targets (``"llm"``,
+``"store"``, ``"tools.search"``, ...) and what the engine builds, with the configuration it is
+built from; every component says the rest about itself (:mod:`simlib.components`). A new kind
+of component is one line here.
+"""
+
+from __future__ import annotations
+
+from .components import Component, Hop, Store, ToolService, Worker
+from .provider import LLMProvider
+
+KINDS = (Worker, LLMProvider, ToolService, Store, Hop)
+"""Every kind of component, in build order."""
+
+
+def layout(scenario) -> dict[str, tuple[type[Component], object]]:
+    """The components ``scenario`` has: name -> (kind, its configuration), in the order the
+    engine builds them."""
+    parts: dict[str, tuple[type[Component], object]] = {
+        "workers": (Worker, scenario.workers), "llm": (LLMProvider, scenario.llm)}
+    failover = scenario.resilience.failover
+    if failover is not None:
+        parts["llm_backup"] = (LLMProvider, failover.backup)
+    if scenario.onprem is not None:
+        parts["onprem"] = (LLMProvider, scenario.onprem)
+    parts.update({f"tools.{t.name}": (ToolService, t) for t in scenario.tools})
+    parts.update({"store": (Store, scenario.store), "network": (Hop, scenario.network)})
+    return parts
+
+
+def kinds(scenario) -> list[type[Component]]:
+    """Each kind of component ``scenario`` has, once, in build order (for costs and causes)."""
+    return list(dict.fromkeys(kind for kind, _ in layout(scenario).values()))

@@ -1,0 +1,268 @@
+"""The LLM provider, as hosted APIs really behave (DESIGN.md section 1b).
+
+A call to a hosted model is a small journey, and each stop is one piece of this module:
+
+1. **the prompt cache** (:class:`Cache`): the prompt's prefix that the provider processed
+   recently is read from the cache, cheaper and faster;
+2. **the rate limits** (:mod:`simlib.buckets`): buckets on requests, tokens, input and output
+   tokens, enforced over a short window; a refused call is a 429 with a retry-after;
+3. **the provider's own state**: its overload (529), its errors (an outage, a brown-out): a
+   failed call comes back after ``error_latency``, and nothing is billed;
+4. **the generation**: a place among ``concurrency`` (if capped), then the time to first token
+   (growing with the uncached prompt when ``prefill_rate`` is set) and the decoding;
+5. **the SDK's retries** (:meth:`LLMProvider.serve`): the official client libraries retry a 429,
+   an overload or a server error twice on their own, below whatever the application does.
+
+``serve`` bills each call as it ends (uncached input at the model's input price, cached reads
+and writes at the cache's prices, output at the output price) into the turn's ``cost``, so a
+backup model is billed at its own prices. An on-premises model bills nothing per token: it is
+paid by the hour.
+"""
+
+from __future__ import annotations
+
+import simpy
+
+from .buckets import per_minute
+from .components import Component, resource
+from .config import LIMITS, LLM, OnPrem, PromptCache
+from .streams import Streams
+
+RETRIED = frozenset({"rate_limited", "overloaded", "llm_error"})
+"""What the SDKs retry: 408, 409, 429 and every 5xx (529 included), and connection errors
+(openai-python and anthropic-sdk-python, ``_base_client.py``, ``_should_retry``)."""
+SDK_BACKOFF = (0.5, 8.0)
+"""The SDKs' backoff: 0.5 s doubling, at most 8 s (``INITIAL_RETRY_DELAY``,
+``MAX_RETRY_DELAY`` in ``_constants.py`` of both)."""
+SDK_MAX_RETRY_AFTER = 60.0
+"""A 429's retry-after is slept exactly when 0 < retry-after <= 60 s, else the SDK backs off as
+usual (anthropic-sdk-python, and openai-python up to 2.51; 2.52 raised it to 120 s and stops
+retrying beyond)."""
+
+
+def sdk_sleep(retry: int, cause: str, retry_after: float, u: float) -> float:
+    """Seconds the SDK sleeps before its retry number ``retry`` (1-based): the retry-after of a
+    429 when it is at most a minute, otherwise ``min(0.5 * 2**(retry-1), 8)`` shortened by a
+    jitter factor ``1 - 0.25 u`` (``_calculate_retry_timeout``)."""
+    if cause == "rate_limited" and 0 < retry_after <= SDK_MAX_RETRY_AFTER:
+        return retry_after
+    first, cap = SDK_BACKOFF
+    return min(first * 2 ** (retry - 1), cap) * (1 - 0.25 * u)
+
+
+class Cache:
+    """The run-time prompt cache of one provider: per key (a session's prefix, and the replica
+    for ``scope="replica"``), the length of the prefix it holds and when the entry expires."""
+
+    def __init__(self, config: PromptCache):
+        self.config = config
+        self.entries: dict[object, tuple[int, float]] = {}
+
+    def key(self, turn, prefix) -> object:
+        return prefix if self.config.scope == "provider" else (turn.worker, prefix)
+
+    def read(self, key, tokens: int, now: float) -> int:
+        """How many of a prompt's ``tokens`` are read from the cache now: the whole entry, if
+        the prompt continues the prefix it holds (is at least as long) before it expired."""
+        entry = self.entries.get(key)
+        if entry is None or entry[1] < now or tokens < entry[0] \
+                or tokens < self.config.min_tokens:
+            return 0
+        return entry[0]
+
+    def write(self, key, tokens: int, cached: int, began: float) -> int:
+        """Keep the prompt's prefix (its lifetime counted from the start of the request, as
+        Anthropic's is); returns the tokens written (0 under ``min_tokens``)."""
+        if tokens < self.config.min_tokens:
+            return 0
+        self.entries[key] = (tokens, began + self.config.ttl)
+        return tokens - cached
+
+
+class LLMProvider(Component):
+    """An LLM endpoint: cache, rate limits, overload and errors, generation, SDK retries. The
+    cloud model is ``"llm"``; ``"llm_backup"`` a failover model; ``"onprem"`` the on-premises
+    model of a compliance design (paid by the hour, not per token)."""
+
+    remote = False  # the provider is outside every design alike; its network time is in ttft
+    stream = "llm"
+    causes = ("llm_error", "rate_limited", "overloaded", "crash")
+    policy = "llm"
+    affected_by = frozenset({"errors", "slow", "overload"})
+
+    @staticmethod
+    def per_hour(scenario) -> float:
+        return scenario.costs.onprem_per_hour if scenario.onprem is not None else 0.0
+
+    @classmethod
+    def build(cls, run, name: str, config) -> list[Component]:
+        provider = cls(run.env, config, run.streams, name, run.scenario.costs)
+        provider.late = run.late
+        return [provider]
+
+    def __init__(self, env: simpy.Environment, config: LLM, streams: Streams,
+                 name: str = "llm", costs=None):
+        super().__init__(env, config.error_rate)
+        self.config, self.name = config, name
+        self.primary = name == "llm"  # its time to first token is planned with the session
+        self.by_hour = isinstance(config, OnPrem)
+        if self.by_hour:
+            self.policy = None  # the LLM policy wraps calls to the cloud models only
+        self.price_in, self.price_out = _prices(config, costs, self.by_hour)
+        self.buckets = [per_minute(getattr(config, limit), config.rate_window)
+                        for limit in LIMITS]
+        self.limited = config.limited
+        self.slots = resource(env, config.concurrency)
+        use = "" if self.primary else f":{name}"
+        self.coin = streams.uniform("llm", "coin" + use)
+        self.jitter = streams.uniform("llm", "sdk" + use)
+        self.ttft = None if self.primary else streams.draws("llm", "ttft" + use, config.ttft)
+        self.error_latency = streams.draws("llm", "error_latency" + use, config.error_latency) \
+            if config.error_latency is not None else None
+        self.cache = Cache(config.cache) if config.cache is not None else None
+        self.overload = 0.0
+        self.overloads: list[float] = []
+        self.in_progress = 0
+        self.retry_after = 0.0
+        self.late: list = []  # turns billed after their row was written (see Run.late)
+        self.columns = (f"{name}_in_progress",)
+
+    @staticmethod
+    def sample(instances: list) -> tuple[float, ...]:
+        return (instances[0].in_progress,)
+
+    def saturated(self) -> bool:
+        """Are all its slots busy (a new call would queue)?"""
+        return self.slots is not None and self.slots.full()
+
+    def add_overload(self, rate: float, on: bool) -> None:
+        """The provider's own overload: a share of calls refused at once (529)."""
+        (self.overloads.append if on else self.overloads.remove)(rate)
+        free = 1.0
+        for share in self.overloads:
+            free *= 1.0 - share
+        self.overload = 1.0 - free
+
+    # -- one request ----------------------------------------------------------------------------
+    def charges(self, tokens_in: int, cached: int, tokens_out: int) -> list[float]:
+        """What a request costs each bucket: 1 request; prompt plus output (``max_tokens``
+        reserved when set) combined; uncached input (cached reads are exempt); output."""
+        out = self.config.max_tokens or tokens_out
+        return [1.0, tokens_in + out, tokens_in - cached, out]
+
+    def admit(self, charges: list[float]) -> float:
+        """Check every bucket; pay if all allow. Returns the retry-after (0 when admitted)."""
+        now = self.env.now
+        wait = max((b.wait_for(now, n) for b, n in zip(self.buckets, charges, strict=True)
+                    if b is not None), default=0.0)
+        if wait == 0.0:
+            for bucket, n in zip(self.buckets, charges, strict=True):
+                if bucket is not None:
+                    bucket.take(now, n)
+        return wait
+
+    def refund(self, charges: list[float], produced: int) -> None:
+        """Give back the output reserved but not generated (``max_tokens`` minus the output)."""
+        unused = charges[3] - produced
+        if unused > 0:
+            for bucket in self.buckets[1::2]:  # the combined and the output buckets
+                if bucket is not None:
+                    bucket.refund(self.env.now, unused)
+
+    def refusal(self) -> str | None:
+        """The provider's answer before any work: overloaded (529) or a server error, or None.
+        One coin decides both, so the two shares stay independent of each other's draws."""
+        u = self.coin()
+        if u < self.overload:
+            return "overloaded"
+        if u < self.overload + (1 - self.overload) * self.error_rate:
+            return "llm_error"
+        return None
+
+    def bill(self, turn, tokens_in: int, cached: int, written: int, tokens_out: int) -> None:
+        """Add a finished request's tokens and price to the turn."""
+        if self.by_hour:
+            return
+        turn.tokens_in += tokens_in
+        turn.tokens_out += tokens_out
+        turn.tokens_cached += cached
+        turn.tokens_cache_write += written
+        read, write = (self.cache.config.read_price, self.cache.config.write_price) \
+            if self.cache is not None else (1.0, 1.0)
+        uncached = tokens_in - cached - written + cached * read + written * write
+        turn.cost += (uncached * self.price_in + tokens_out * self.price_out) / 1000
+        if turn.row >= 0:  # an abandoned call that ran on after its turn ended
+            self.late.append(turn)
+
+    def serve(self, turn, ttft: float, tokens_in: int, tokens_out: int, prefix=None):
+        """One call, as the SDK makes it: up to ``sdk_retries`` more requests after a 429, an
+        overload or a server error. ``prefix`` names the prompt's prefix for the cache (a
+        session's history); returns None or the last request's cause."""
+        env, config = self.env, self.config
+        if not self.primary:
+            ttft = self.ttft()
+        retries = 0
+        while True:
+            turn.llm_calls += 1
+            cache, cached, key = self.cache, 0, None
+            if cache is not None and prefix is not None:
+                key = cache.key(turn, prefix)
+                cached = cache.read(key, tokens_in, env.now)
+            charges = self.charges(tokens_in, cached, tokens_out) if self.limited else None
+            cause = None
+            if charges is not None:
+                self.retry_after = self.admit(charges)
+                if self.retry_after > 0.0:
+                    cause = "rate_limited"
+            fast = self.error_latency is not None
+            if cause is None and fast:
+                cause = self.refusal()
+            if cause is not None and fast:
+                yield env.timeout(self.error_latency())
+            elif cause is None:
+                began = env.now
+                request = self.slots.request() if self.slots is not None else None
+                try:
+                    if request is not None:
+                        yield request
+                    first = (ttft + (tokens_in - cached) / config.prefill_rate
+                             if config.prefill_rate else ttft) * self.slow
+                    self.in_progress += 1
+                    try:
+                        cause = yield from self.work(first + tokens_out / config.decode_rate
+                                                     * self.slow)
+                    except simpy.Interrupt:  # cancelled or crashed: the prompt was read
+                        if fast:
+                            self.bill(turn, tokens_in, cached, 0, 0)
+                        raise
+                    finally:
+                        self.in_progress -= 1
+                finally:
+                    if request is not None:
+                        self.slots.release(request)
+                if not fast:  # the textbook provider: the error is known after the work
+                    if cause is None:
+                        cause = self.refusal()
+                    self.bill(turn, tokens_in, 0, 0, tokens_out)
+                elif cause is None:
+                    written = cache.write(key, tokens_in, cached, began) if key is not None \
+                        else 0
+                    self.bill(turn, tokens_in, cached, written, tokens_out)
+                if cause is None and turn.ttft != turn.ttft:  # the turn's first answer
+                    turn.ttft = env.now - tokens_out / config.decode_rate * self.slow \
+                        - turn.arrival
+            if charges is not None and cause != "rate_limited":
+                self.refund(charges, tokens_out if cause is None else 0)
+            if cause is None or cause not in RETRIED or retries >= config.sdk_retries:
+                return cause
+            retries += 1
+            yield env.timeout(sdk_sleep(retries, cause, self.retry_after, self.jitter()))
+
+
+def _prices(config: LLM, costs, by_hour: bool) -> tuple[float, float]:
+    """$ per 1,000 input and output tokens: the model's own, or the scenario's LLM prices."""
+    if by_hour or costs is None:
+        return 0.0, 0.0
+    return (config.input_per_1k if config.input_per_1k is not None else costs.llm_input_per_1k,
+            config.output_per_1k if config.output_per_1k is not None
+            else costs.llm_output_per_1k)
