@@ -35,6 +35,7 @@ import simpy
 from common import save, table, verdict
 
 import simlib as sl
+from simlib.architectures import least_busy
 
 RATE, MEAN, SERVERS = 3.2, 1.0, 4
 BUDGET = 2.0  # DESIGN.md section 7: simlib's CPU time per request at most 2.0 x raw SimPy's
@@ -100,14 +101,14 @@ def planned_and_recorded(horizon: float, seed: int) -> int:
     return recorder.rows
 
 
-def flat_turn(run, session, number, plan, record):
+def flat_turn(run, session, number, plan, record):  # noqa: D417
     """simlib's turn for this queue only (stateless, sync, monolith, no policy or fault), in
     one generator: take a place in the pool, call the model, give the place back."""
     state = run.new_turn(session, number)
     ticket = run.pool.request()
     if not ticket.processed:
         yield ticket
-    worker = min(run.workers, key=lambda w: w.busy)
+    worker = least_busy(run)
     worker.active[id(state)] = run.env.active_process
     worker.busy += 1
     state.admitted, state.worker = run.env.now, worker.index
@@ -117,6 +118,7 @@ def flat_turn(run, session, number, plan, record):
     state.llm_calls += 1
     llm.in_progress += 1
     yield run.env.timeout(plan.ttft[0] * llm.slow)
+    state.ttft = run.env.now - state.arrival  # no output tokens: the answer is its first token
     llm.in_progress -= 1
     llm.coin()  # the error coin is thrown as in simlib (error rate 0: always a success)
     worker.busy -= 1

@@ -32,10 +32,12 @@ from .engine import run
 from .experiment import confidence_interval, replicate, sweep
 from .records import OUTCOMES, Result
 from .resilience import (
+    Broker,
     Bulkhead,
     Checkpointing,
     CircuitBreaker,
     DeadLetter,
+    DurableExecution,
     Failover,
     Fallback,
     LoadShedding,
@@ -48,8 +50,9 @@ from .resilience import (
 )
 from .scenario import Scenario
 
-__all__ = ["LLM", "OUTCOMES", "Architecture", "Bulkhead", "Bursts", "Checkpointing",
+__all__ = ["LLM", "OUTCOMES", "Architecture", "Broker", "Bulkhead", "Bursts", "Checkpointing",
            "CircuitBreaker", "Compliance", "ContextStore", "OnPrem", "Costs", "DeadLetter",
+           "DurableExecution",
            "Failover", "Fallback", "FlashCrowd", "PromptCache",
            "LoadShedding", "Network", "Policy", "RateLimit", "Resilience", "Result", "Retry",
            "RetryBudget", "Scenario", "Services", "Timeout", "Tool", "Workers", "Workload",

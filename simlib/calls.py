@@ -75,18 +75,16 @@ def hedged(run, turn, work, after: float):
     """The primary, and the backup too if the primary has not answered within ``after``
     seconds: the first good answer wins, the other request is cancelled (its prompt billed)."""
     env = run.env
-    racing = [env.process(shielded(call(run, run.llm, turn, *work)))]
-    turn.children.extend(racing)
+    racing = [spawn(run, call(run, run.llm, turn, *work))]
     yield racing[0] | env.timeout(after)
     if not racing[0].triggered:
-        racing.append(env.process(shielded(call(run, run.backup, turn, *work))))
-        turn.children.append(racing[-1])
+        racing.append(spawn(run, call(run, run.backup, turn, *work)))
     answer = None
     while racing:
         yield env.any_of(racing)
         for done in [p for p in racing if p.triggered]:
             racing.remove(done)
-            turn.children.remove(done)
+            forget(run, done)
             answer = done.value
             if answer is None:
                 break
@@ -94,7 +92,7 @@ def hedged(run, turn, work, after: float):
             break
     for loser in racing:
         loser.interrupt("cancelled")
-        turn.children.remove(loser)
+        forget(run, loser)
     return answer
 
 
@@ -169,11 +167,10 @@ def timed(run, timeout, dependency, turn, work):
     """One attempt that the caller abandons after ``timeout.seconds``. Cancelled, it stops;
     not cancelled, it runs on downstream and its extra time is counted as wasted work."""
     env = run.env
-    child = env.process(shielded(attempt(run, dependency, turn, work)))
-    turn.children.append(child)
+    child = spawn(run, attempt(run, dependency, turn, work))
     limit = env.timeout(timeout.seconds)
     yield child | limit
-    turn.children.remove(child)
+    forget(run, child)
     if child.triggered:
         return child.value
     if timeout.cancel:
@@ -184,9 +181,36 @@ def timed(run, timeout, dependency, turn, work):
     return "timeout"
 
 
-def shielded(generator):
-    """Run a call as its own process; an interrupt ends it quietly with that cause."""
+def spawn(run, generator) -> simpy.Process:
+    """Run ``generator`` as a child process of the running one (a timed attempt, a parallel
+    tool call, a sub-agent): if its parent is interrupted (its worker crashed), so is it."""
+    env = run.env
+    child = env.process(shielded(run, generator))
+    run.children.setdefault(env.active_process, []).append(child)
+    return child
+
+
+def forget(run, child: simpy.Process) -> None:
+    """``child`` is no longer the running process's: it ended, or it is left to run on."""
+    parent = run.env.active_process
+    children = run.children[parent]
+    children.remove(child)
+    if not children:
+        del run.children[parent]
+
+
+def stop_children(run, parent: simpy.Process, cause) -> None:
+    """Interrupt every child ``parent`` still has (and, through them, theirs)."""
+    for child in run.children.pop(parent, ()):
+        if child.is_alive:
+            child.interrupt(cause)
+
+
+def shielded(run, generator):
+    """Run a call as its own process; an interrupt ends it quietly with that cause, after
+    passing it on to the process's own children."""
     try:
         return (yield from generator)
     except simpy.Interrupt as stop:
+        stop_children(run, run.env.active_process, stop.cause)
         return str(stop.cause)

@@ -333,7 +333,7 @@ class Worker(Component):
         self.places = places
         self.admission = resource(env, places) if pool is None else None
         self.queue = pool if pool is not None else self.admission
-        self.cpu = Slots(env, config.slots)
+        self.cpu = Slots(env, config.cores)
         self.tools: list[ToolService] = []  # a monolith's replica carries its own tools
         self.busy = 0
         self.active: dict[int, simpy.Process] = {}

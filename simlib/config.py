@@ -151,6 +151,22 @@ class Workload(Config):
 
     ``sensitive_share`` of the turns carry data that must stay on-premises (see
     :class:`OnPrem` and :class:`Compliance`).
+
+    **The agent loop** (DESIGN.md section 1b). Each step resends the turn's growing context:
+    the previous steps' outputs and their tool results (``tool_result_tokens`` per tool call),
+    so a turn of k steps with prompt P, outputs O and results R sends kP + (O+R)k(k-1)/2 input
+    tokens. ``context_window`` bounds what one call may send: beyond it the context is
+    compacted, by ``"summarise"`` (one more LLM call, the context shrinks to
+    ``summary_tokens``) or ``"truncate"`` (the oldest tokens dropped to half the window).
+    ``semantic_error_rate`` is a call's chance of an unusable answer (a malformed tool call, a
+    refusal): an HTTP success that costs one re-ask step, which no breaker or HTTP retry sees.
+    ``tool_errors="observe"`` feeds a failed tool call back to the model (one more step);
+    ``"fail"`` fails the turn, as the first edition did. ``max_steps`` caps the steps of a turn
+    (re-asks included): a longer turn fails with cause ``step_limit`` (LangGraph's
+    ``recursion_limit`` defaults to 25). ``parallel_tools`` runs a step's tool calls at once
+    (``asyncio.gather``), in any design; ``subagents`` (a number) fans a turn's first step out
+    to that many sub-agents, each its own loop with its own context, whose answers come back
+    as tool results.
     """
 
     path = "workload"
@@ -167,9 +183,34 @@ class Workload(Config):
     replay: Trace | None = None
     replay_speed: float = 1.0
     sensitive_share: float = 0.0
+    tool_result_tokens: Distribution = dist(Deterministic(0))
+    context_window: int | None = None
+    compaction: str = "summarise"
+    summary_tokens: int = 2000
+    semantic_error_rate: float = 0.0
+    tool_errors: str = "observe"
+    max_steps: int | None = None
+    parallel_tools: bool = False
+    subagents: int | None = None
 
     def validate(self):
         check_number(self._at("arrival_rate"), self.arrival_rate, low=0, strict=True)
+        check_number(self._at("context_window"), self.context_window, low=1, integer=True,
+                     optional=True)
+        check_choice(self._at("compaction"), self.compaction, ("summarise", "truncate"))
+        check_number(self._at("summary_tokens"), self.summary_tokens, low=0, integer=True)
+        if self.context_window is not None and self.summary_tokens >= self.context_window:
+            raise ValueError(f"{self._at('summary_tokens')} must be < context_window "
+                             f"({self.context_window}), got {self.summary_tokens!r}")
+        check_probability(self._at("semantic_error_rate"), self.semantic_error_rate)
+        if self.semantic_error_rate >= 1:
+            raise ValueError(f"{self._at('semantic_error_rate')} must be < 1 (every answer "
+                             f"unusable: the loop would never end), got "
+                             f"{self.semantic_error_rate!r}")
+        check_choice(self._at("tool_errors"), self.tool_errors, ("observe", "fail"))
+        check_number(self._at("max_steps"), self.max_steps, low=1, integer=True, optional=True)
+        check_type(self._at("parallel_tools"), self.parallel_tools, bool, "True or False")
+        check_number(self._at("subagents"), self.subagents, low=1, integer=True, optional=True)
         check_number(self._at("replay_speed"), self.replay_speed, low=0, strict=True)
         check_probability(self._at("sensitive_share"), self.sensitive_share)
         if self.replay is not None:
@@ -393,15 +434,20 @@ class ContextStore(Config):
 
 @dataclass(frozen=True)
 class Workers(Config):
-    """Agent worker replicas. Each has ``slots``: turns served at once (sync) or CPU bursts run at
-    once (async). Async workers hold at most ``max_in_flight`` turns. Each step costs
-    ``cpu_per_step`` seconds of a slot. Stateful workers keep session contexts in ``memory_mb``
-    (``mb_per_1k_tokens`` each) and evict the least recently used session when full."""
+    """Agent worker replicas. A sync worker serves ``slots`` turns at once, each holding a
+    thread for its whole life (FastAPI/Starlette run ``def`` endpoints on anyio's default
+    thread limiter of 40: starlette ``docs/threadpool.md``, anyio
+    ``current_default_thread_limiter``, ``CapacityLimiter(40)``). An async worker holds at most
+    ``max_in_flight`` turns, waiting without a thread. In both, each step's ``cpu_per_step``
+    seconds of CPU run on one of ``cores`` (bursts beyond them queue). Stateful workers keep
+    session contexts in ``memory_mb`` (``mb_per_1k_tokens`` each) and evict the least recently
+    used session when full."""
 
     path = "workers"
     count: int = 2
-    slots: int = 4
+    slots: int = 40
     max_in_flight: int = 64
+    cores: int = 4
     cpu_per_step: Distribution = dist(Deterministic(0.01))
     memory_mb: float = 2048.0
     mb_per_1k_tokens: float = 0.5
@@ -409,6 +455,7 @@ class Workers(Config):
     def validate(self):
         check_number(self._at("count"), self.count, low=1, integer=True)
         check_number(self._at("slots"), self.slots, low=1, integer=True)
+        check_number(self._at("cores"), self.cores, low=1, integer=True)
         check_number(self._at("max_in_flight"), self.max_in_flight, low=1, integer=True)
         check_number(self._at("memory_mb"), self.memory_mb, low=0, strict=True)
         check_number(self._at("mb_per_1k_tokens"), self.mb_per_1k_tokens, low=0)

@@ -14,6 +14,8 @@ So every turn that arrives ends in exactly one row of the turns table, with exac
 
 from __future__ import annotations
 
+from collections import deque
+
 import simpy
 
 from . import architectures, faults
@@ -48,7 +50,9 @@ class TurnState:
 
     admitted = ttft = float("nan")
     worker = -1
-    calls = attempts = llm_calls = tool_calls = 0
+    calls = attempts = llm_calls = tool_calls = steps = 0
+    duplicates = repeated_effects = resumes = 0
+    effects = None  # the planned steps whose tool calls ran (tools that are not idempotent)
     tokens_in = tokens_out = tokens_cached = tokens_cache_write = store_ops = 0
     context_lost = degraded = sensitive = violation = False
     wasted = cost = 0.0
@@ -56,7 +60,6 @@ class TurnState:
 
     def __init__(self, session: int, number: int, arrival: float):
         self.session, self.number, self.arrival = session, number, arrival
-        self.children: list = []  # processes it started (async tool calls, timed attempts)
 
 
 class Run:
@@ -79,6 +82,7 @@ class Run:
         for name, (kind, config) in layout(scenario).items():
             self.components[name] = kind.build(self, name, config)
         self.workers: list[Worker] = self.components["workers"]
+        self.balancer = deque(self.workers)  # the stateless balancer's order (ties in turn)
         self.llm: LLMProvider = self.components["llm"][0]
         self.onprem: LLMProvider | None = self.components.get("onprem", [None])[0]
         self.backup: LLMProvider | None = self.components.get("llm_backup", [None])[0]
@@ -99,10 +103,18 @@ class Run:
             if fallback else None
         self.fallback_coin = streams.uniform("llm", "fallback_coin")
         self.planner = Planner(scenario, streams)
+        self.subagents = scenario.workload.subagents
+        self.sub_planner = Planner(scenario, streams, tag="sub:") if self.subagents else None
+        self.semantic_coin = streams.uniform("llm", "semantic")
+        broker = scenario.resilience.broker
+        self.repeats_effects = broker is not None and not broker.idempotent
+        self.durable = scenario.resilience.durable
+        self.durable_write = streams.draws("store", "durable", self.durable.write_latency) \
+            if self.durable else None
         self.recorder = Recorder(scenario, self.components)
         self.active: dict[int, TurnState] = {}
+        self.children: dict = {}  # process -> the child processes it started (calls.spawn)
         self.in_system = 0
-        self.turns_balanced = 0  # turns the stateless balancer has placed (for its ties)
         self.wasted = 0.0
 
     # -- the pieces architectures.turn asks for ------------------------------------------------

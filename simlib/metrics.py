@@ -22,8 +22,9 @@ from .layout import KINDS
 from .resilience import POLICY_CAUSES
 
 ERRORS = ("failed", "timed_out", "shed", "silent_failure")
-TURN_CAUSES = ("queue_full", "queue_timeout", "onprem_full")
-"""Why a turn may be refused before any component sees it (load shedding, compliance)."""
+TURN_CAUSES = ("queue_full", "queue_timeout", "onprem_full", "step_limit")
+"""Why a turn may end before or beyond what its components say: refused by load shedding or
+compliance, or stopped by the agent loop's step cap."""
 CAUSES = tuple(dict.fromkeys(
     [cause for kind in KINDS for cause in kind.causes]
     + list(POLICY_CAUSES) + list(TURN_CAUSES)))
@@ -164,9 +165,11 @@ def _after_warmup(scenario, timeline: pd.DataFrame) -> pd.DataFrame:
 
 
 def utilisation(scenario, timeline: pd.DataFrame) -> float:
-    """Mean share of worker slots busy: whole turns (sync) or CPU bursts (async)."""
+    """Mean share of worker places busy: threads held by whole turns (sync), or cores running
+    CPU bursts (async)."""
+    w = scenario.workers
     column = "cpu_busy" if scenario.architecture.asynchronous else "busy"
-    slots = scenario.workers.count * scenario.workers.slots
+    slots = w.count * (w.cores if scenario.architecture.asynchronous else w.slots)
     return float(_after_warmup(scenario, timeline)[column].mean() / slots)
 
 

@@ -120,6 +120,9 @@ class LLMProvider(Component):
         self.error_latency = streams.draws("llm", "error_latency" + use, config.error_latency) \
             if config.error_latency is not None else None
         self.cache = Cache(config.cache) if config.cache is not None else None
+        self.read_price, self.write_price = (config.cache.read_price, config.cache.write_price) \
+            if config.cache is not None else (1.0, 1.0)
+        self.fast = config.error_latency is not None
         self.overload = 0.0
         self.overloads: list[float] = []
         self.in_progress = 0
@@ -180,17 +183,17 @@ class LLMProvider(Component):
         return None
 
     def bill(self, turn, tokens_in: int, cached: int, written: int, tokens_out: int) -> None:
-        """Add a finished request's tokens and price to the turn."""
+        """Add a finished request's tokens and price to the turn: cached reads and writes at
+        the cache's multiples of the input price."""
         if self.by_hour:
             return
         turn.tokens_in += tokens_in
         turn.tokens_out += tokens_out
-        turn.tokens_cached += cached
-        turn.tokens_cache_write += written
-        read, write = (self.cache.config.read_price, self.cache.config.write_price) \
-            if self.cache is not None else (1.0, 1.0)
-        uncached = tokens_in - cached - written + cached * read + written * write
-        turn.cost += (uncached * self.price_in + tokens_out * self.price_out) / 1000
+        if cached or written:
+            turn.tokens_cached += cached
+            turn.tokens_cache_write += written
+            tokens_in += cached * (self.read_price - 1) + written * (self.write_price - 1)
+        turn.cost += (tokens_in * self.price_in + tokens_out * self.price_out) / 1000
         if turn.row >= 0:  # an abandoned call that ran on after its turn ended
             self.late.append(turn)
 
@@ -214,7 +217,7 @@ class LLMProvider(Component):
                 self.retry_after = self.admit(charges)
                 if self.retry_after > 0.0:
                     cause = "rate_limited"
-            fast = self.error_latency is not None
+            fast = self.fast
             if cause is None and fast:
                 cause = self.refusal()
             if cause is not None and fast:

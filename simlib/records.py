@@ -27,12 +27,26 @@ OUTCOMES = ("ok", "degraded", "failed", "timed_out", "shed", "silent_failure", "
 TURN_NUMBERS = ("arrival", "admitted", "finish", "ttft", "tokens_in", "tokens_out",
                 "tokens_cached", "tokens_cache_write", "cost", "wasted")
 TURN_COUNTS = ("session", "turn", "calls", "attempts", "llm_calls", "tool_calls", "store_ops",
-               "worker")
+               "worker", "steps", "duplicates", "repeated_effects", "resumes")
 TURN_FLAGS = ("outcome", "cause", "context_lost", "sensitive", "violation")
 OUTCOME_CODE = {name: code for code, name in enumerate(OUTCOMES)}
 FINISH = TURN_NUMBERS.index("finish")
 TOTALS = ("ok", "not_ok", "cost")
 """The timeline's running totals, worked out from the turn rows after the run."""
+
+
+def _numbers(state, finish: float) -> tuple:
+    """A turn's :data:`TURN_NUMBERS`."""
+    return (state.arrival, state.admitted, finish, state.ttft, state.tokens_in,
+            state.tokens_out, state.tokens_cached, state.tokens_cache_write, state.cost,
+            state.wasted)
+
+
+def _counts(state) -> tuple:
+    """A turn's :data:`TURN_COUNTS`."""
+    return (state.session, state.number, state.calls, state.attempts, state.llm_calls,
+            state.tool_calls, state.store_ops, state.worker, state.steps, state.duplicates,
+            state.repeated_effects, state.resumes)
 
 
 class Recorder:
@@ -61,22 +75,18 @@ class Recorder:
             code = self.cause_code[cause] = len(self.causes)
             self.causes.append(cause)
         state.row, self.rows = self.rows, self.rows + 1
-        self.numbers.extend((state.arrival, state.admitted, finish, state.ttft,
-                             state.tokens_in, state.tokens_out, state.tokens_cached,
-                             state.tokens_cache_write, state.cost, state.wasted))
-        self.counts.extend((state.session, state.number, state.calls, state.attempts,
-                            state.llm_calls, state.tool_calls, state.store_ops, state.worker))
+        self.numbers.extend(_numbers(state, finish))
+        self.counts.extend(_counts(state))
         self.flags.extend((OUTCOME_CODE[outcome], code, state.context_lost, state.sensitive,
                            state.violation))
 
     def rewrite(self, state) -> None:
-        """Write a recorded turn's numbers again: work it wasted, or tokens an abandoned call
-        of it billed, after its row was written."""
-        start = state.row * len(TURN_NUMBERS)
-        self.numbers[start:start + len(TURN_NUMBERS)] = array("d", (
-            state.arrival, state.admitted, self.numbers[start + FINISH], state.ttft,
-            state.tokens_in, state.tokens_out, state.tokens_cached, state.tokens_cache_write,
-            state.cost, state.wasted))
+        """Write a recorded turn's numbers and counts again: work it wasted, tokens an
+        abandoned call or a duplicate delivery of it billed, after its row was written."""
+        at, n = state.row * len(TURN_NUMBERS), len(TURN_NUMBERS)
+        self.numbers[at:at + n] = array("d", _numbers(state, self.numbers[at + FINISH]))
+        at, n = state.row * len(TURN_COUNTS), len(TURN_COUNTS)
+        self.counts[at:at + n] = array("q", _counts(state))
 
     def sample(self, run) -> None:
         """Append one timeline row: the state of ``run`` now."""
@@ -133,6 +143,8 @@ class Recorder:
             "tokens_cached": col("tokens_cached", np.int64),
             "tokens_cache_write": col("tokens_cache_write", np.int64),
             "ttft": col("ttft"), "cost": col("cost"), "worker": col("worker"),
+            "steps": col("steps"), "duplicates": col("duplicates"),
+            "repeated_effects": col("repeated_effects"), "resumes": col("resumes"),
             "context_lost": col("context_lost", bool), "sensitive": col("sensitive", bool),
             "violation": col("violation", bool), "wasted": col("wasted"),
             "warmup": arrival < self.scenario.warmup,

@@ -231,10 +231,53 @@ class Checkpointing(Config):
 
 
 @dataclass(frozen=True)
+class Broker(Config):
+    """Async only: the message queue between the caller and the workers, which delivers each
+    turn *at least once*.
+
+    ``ack="early"`` acknowledges a message when a worker takes it (Celery's default,
+    ``task_acks_late=False``): a turn whose worker dies, or that fails, is gone (a silent
+    failure). ``ack="late"`` acknowledges it when the turn is done: until then the message is
+    invisible for ``visibility_timeout`` seconds from its receipt, then delivered again (SQS:
+    30 s by default). A turn that failed or whose worker crashed comes back that way; so does
+    a turn that simply runs longer than the timeout, and then a second worker starts the same
+    turn while the first still runs: a duplicate, billed twice, and harmless only if the
+    tools are ``idempotent`` (when not, the turns table counts the repeated side effects).
+    After ``max_receives`` deliveries the message parks on a dead-letter queue and the turn
+    fails visibly (SQS's redrive ``maxReceiveCount``, 10 when a redrive policy omits it)."""
+
+    path = "resilience.broker"
+    ack: str = "late"
+    visibility_timeout: float = 30.0
+    max_receives: int = 3
+    idempotent: bool = True
+
+    def validate(self):
+        check_choice(self._at("ack"), self.ack, ("early", "late"))
+        check_number(self._at("visibility_timeout"), self.visibility_timeout, low=0,
+                     strict=True)
+        check_number(self._at("max_receives"), self.max_receives, low=1, integer=True)
+        check_type(self._at("idempotent"), self.idempotent, bool, "True or False")
+
+
+@dataclass(frozen=True)
+class DurableExecution(Config):
+    """Durable execution (Temporal, Restate, DBOS, LangGraph checkpointers): after each
+    completed step the turn's progress is written to a durable log (taking ``write_latency``,
+    billed as a store operation); if its worker crashes, the turn resumes at its next step on
+    a live worker, without paying again for the steps already done."""
+
+    path = "resilience.durable"
+    write_latency: Distribution = dist(LogNormal(median=0.005, p95=0.02))
+
+
+@dataclass(frozen=True)
 class DeadLetter(Config):
-    """Async only: a turn that fails after it was acknowledged is put on a dead-letter queue and
-    redelivered after ``delay`` seconds, up to ``redeliveries`` times; then it fails visibly
-    (``failed``) instead of silently."""
+    """Async only, the first edition's idealised redelivery: a turn that fails after it was
+    acknowledged is redelivered ``delay`` seconds after it failed, up to ``redeliveries``
+    times, then fails visibly (``failed``) instead of silently. A real broker redelivers on
+    its visibility timeout, counted from the receipt, whether the turn failed or is only slow
+    (:class:`Broker`); this one never duplicates a running turn."""
 
     path = "resilience.dead_letter"
     delay: float = 30.0
@@ -259,13 +302,20 @@ class Resilience(Config):
     checkpoint: Checkpointing | None = None
     dead_letter: DeadLetter | None = None
     failover: Failover | None = None
+    broker: Broker | None = None
+    durable: DurableExecution | None = None
 
     def validate(self):
         for name in ("llm", "tools", "store"):
             check_type(self._at(name), getattr(self, name), Policy, "a Policy")
         self._check_optional({"shedding": LoadShedding, "fallback": Fallback,
                               "checkpoint": Checkpointing, "dead_letter": DeadLetter,
-                              "failover": Failover})
+                              "failover": Failover, "broker": Broker,
+                              "durable": DurableExecution})
+        if self.broker is not None and self.dead_letter is not None:
+            raise ValueError("resilience.dead_letter must be None when resilience.broker is "
+                             "set (a broker's max_receives and dead-letter queue replace it), "
+                             f"got {self.dead_letter!r}")
 
 
 # -- runtime pieces ------------------------------------------------------------------------------

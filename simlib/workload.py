@@ -149,7 +149,7 @@ def session_arrivals(workload: Workload, duration: float, rng: np.random.Generat
 
 class TurnPlan:
     """The work of one turn, fixed at session arrival: per step, the CPU time, the LLM's time to
-    first token and output tokens, and the tool calls (tool index, latency)."""
+    first token and output tokens, and the tool calls (tool index, latency, result tokens)."""
 
     __slots__ = ("prompt_tokens", "cpu", "ttft", "output_tokens", "tools", "think", "sensitive")
 
@@ -164,24 +164,35 @@ class TurnPlan:
 
 
 class Planner:
-    """Draws session plans from the named streams, one session at a time, in arrival order."""
+    """Draws session plans from the named streams, one session at a time, in arrival order.
 
-    def __init__(self, scenario: Scenario, streams: Streams):
+    A planner with a ``tag`` draws from uses of its own (``"sub:prompt"``, ...): the work of a
+    sub-agent, drawn while the run goes on, never moves what the sessions' planner draws."""
+
+    def __init__(self, scenario: Scenario, streams: Streams, tag: str = ""):
         w = scenario.workload
-        self.turns = streams.draws("sizes", "turns", w.turns)
-        self.think = streams.draws("sizes", "think", w.think_time)
-        self.steps = streams.draws("sizes", "steps", w.steps)
-        self.tools_per_step = streams.draws("sizes", "tools_per_step", w.tools_per_step)
-        self.prompt = streams.draws("sizes", "prompt", w.prompt_tokens)
-        self.output = streams.draws("sizes", "output", w.output_tokens)
-        self.routing = streams.uniform("routing", "session")
-        self.rounding = streams.uniform("sizes", "rounding")
-        self.sensitive = streams.uniform("sizes", "sensitive")
+
+        def use(stream, name, dist):
+            return streams.draws(stream, tag + name, dist)
+
+        self.turns = use("sizes", "turns", w.turns)
+        self.think = use("sizes", "think", w.think_time)
+        self.steps = use("sizes", "steps", w.steps)
+        self.tools_per_step = use("sizes", "tools_per_step", w.tools_per_step)
+        self.prompt = use("sizes", "prompt", w.prompt_tokens)
+        self.output = use("sizes", "output", w.output_tokens)
+        self.result = use("sizes", "tool_result", w.tool_result_tokens)
+        self.routing = streams.uniform("routing", tag + "session")
+        self.rounding = streams.uniform("sizes", tag + "rounding")
+        self.sensitive = streams.uniform("sizes", tag + "sensitive")
         self.sensitive_share = w.sensitive_share
-        self.pick_tool = streams.uniform("tools", "pick")
-        self.cpu = streams.draws("workers", "cpu", scenario.workers.cpu_per_step)
-        self.ttft = streams.draws("llm", "ttft", scenario.llm.ttft)
-        self.tool_latency = [streams.draws("tools", f"latency:{t.name}", t.latency)
+        self.pick_tool = streams.uniform("tools", tag + "pick")
+        self.cpu = use("workers", "cpu", scenario.workers.cpu_per_step)
+        self.ttft = use("llm", "ttft", scenario.llm.ttft)
+        self.extra_cpu = use("workers", "cpu:extra", scenario.workers.cpu_per_step)
+        self.extra_ttft = use("llm", "ttft:extra", scenario.llm.ttft)
+        self.extra_output = use("sizes", "output:extra", w.output_tokens)
+        self.tool_latency = [use("tools", f"latency:{t.name}", t.latency)
                              for t in scenario.tools]
         weights = np.array([t.weight for t in scenario.tools], dtype=float)
         self.tool_cdf = (np.cumsum(weights) / weights.sum()).tolist() if len(weights) else []
@@ -222,6 +233,11 @@ class Planner:
         sensitive = self.sensitive() < self.sensitive_share
         return TurnPlan(prompt, cpu, ttft, out, tools, think, sensitive)
 
-    def tool_call(self) -> tuple[int, float]:
+    def tool_call(self) -> tuple[int, float, int]:
         index = min(bisect.bisect_right(self.tool_cdf, self.pick_tool()), len(self.tool_cdf) - 1)
-        return index, self.tool_latency[index]()
+        return index, self.tool_latency[index](), round(self.result())
+
+    def extra_step(self) -> tuple[float, float, int]:
+        """A step the plan did not foresee (a re-ask, a reaction to a tool's error): its CPU
+        time, time to first token and output tokens, drawn when it happens."""
+        return self.extra_cpu(), self.extra_ttft(), round(self.extra_output())

@@ -61,11 +61,12 @@ def exact(design="stateless/sync/monolith", rate=3.0, tools=NO_TOOLS, **changes)
 
     The LLM is the textbook provider (``presets.TEXTBOOK``): one request per call and an error
     known when the call ends, so that a fault's window is read from the call's timing; the
-    realistic provider's fast failures and SDK retries have their own tests (test_provider)."""
+    realistic provider's fast failures and SDK retries have their own tests (test_provider).
+    A failed tool call fails the turn (``tool_errors="fail"``), as a fault's victim must."""
     scenario = sl.Scenario(
         architecture=arch(design),
         workload=sl.Workload(arrival_rate=rate, steps=D(1), tools_per_step=tools,
-                             prompt_tokens=D(PROMPT), output_tokens=D(0)),
+                             prompt_tokens=D(PROMPT), output_tokens=D(0), tool_errors="fail"),
         llm=sl.LLM(ttft=D(LLM_TIME), **sl.presets.TEXTBOOK),
         tools=(sl.Tool("search", D(TOOL_TIME), capacity=None),),
         store=sl.ContextStore(latency=D(0.01), per_1k_tokens=0.0, servers=None),

@@ -201,7 +201,7 @@ def test_plans_follow_the_workload():
         sessions = plans(scenario, seed, 300)
         turns.append(np.mean([len(p) for _, p in sessions]))
         steps.append(np.mean([len(t.cpu) for _, p in sessions for t in p]))
-        picks = [i for _, p in sessions for t in p for step in t.tools for i, _ in step]
+        picks = [i for _, p in sessions for t in p for step in t.tools for i, _, _ in step]
         share_b.append(np.mean(np.array(picks) == 1))
         for route, plan in sessions:
             assert 0.0 <= route < 1.0
@@ -212,7 +212,7 @@ def test_plans_follow_the_workload():
                 assert is_whole(t.prompt_tokens) and t.prompt_tokens >= 0
                 assert all(is_whole(o) and o >= 20 for o in t.output_tokens)
                 assert all(len(step) >= 1 for step in t.tools)  # Geometric: at least one tool
-                assert all(i in (0, 1) and lat > 0 for step in t.tools for i, lat in step)
+                assert all(i in (0, 1) and lat > 0 for step in t.tools for i, lat, _ in step)
     assert_in_ci(turns, 3.0, "turns per session")
     assert_in_ci(steps, 2.0, "steps per turn")
     assert_in_ci(share_b, 3 / 4, "share of the tool with weight 3 of 1 + 3")
@@ -263,5 +263,5 @@ def test_every_pick_in_unit_interval_finds_a_tool():
     planner = Planner(scenario, Streams(0))
     largest = float(np.nextafter(1.0, 0.0))  # the largest value Generator.random() returns
     planner.pick_tool = lambda: largest
-    index, latency = planner.tool_call()
+    index, latency, _ = planner.tool_call()
     assert index == len(tools) - 1 and latency > 0

@@ -100,6 +100,18 @@ def scenarios() -> dict[str, sl.Scenario]:
         "resilience.failover": sl.Failover(backup=backup, hedge_after=2.0),
         "llm.cache": sl.PromptCache(scope="replica", ttl=30.0, min_tokens=256),
         "architecture.state": "stateful"})
+    loop = sl.presets.tool_agent(
+        duration=600.0, warmup=60.0, faults=(faults.Crash("workers", at=200.0, restart=40.0),),
+        architecture=sl.Architecture("stateless", "async", "monolith"),
+        **{"workload.arrival_rate": 0.3, "workload.tool_result_tokens": sl.dists.LogNormal(
+            300, 1500), "workload.semantic_error_rate": 0.05, "workload.max_steps": 15,
+           "workload.context_window": 30_000, "workload.parallel_tools": True,
+           "workload.subagents": 2, "tools.code.error_rate": 0.1,
+           "resilience.broker": sl.Broker(visibility_timeout=60.0, idempotent=False)})
+    out["agent_loop_broker"] = loop
+    out["agent_loop_durable"] = loop.with_(**{
+        "resilience.durable": sl.DurableExecution(), "workload.compaction": "truncate",
+        "workload.subagents": None, "architecture.execution": "sync"})
     out["replay"] = sl.presets.from_trace(_trace(), replay=True)
     out["replay_twin"] = sl.presets.from_trace(_trace(), replay=False)
     return out
