@@ -153,18 +153,22 @@ def _mmc_p95(scenario: Scenario) -> float | None:
 
 VIEWS: dict[str, Callable] = {
     "p95_vs_formula": lambda results, s: plots.p95_against_formula(
-        {n: r.summary()["latency_p95"] for n, r in results.items()}, _mmc_p95(s)),
+        {n: r.summary()["latency_p95"] for n, r in results.items()}, _mmc_p95(s),
+        styled=not plots._DATA_ONLY),
     "latency_cdf": lambda results, s: plots.latency_cdf(
-        {n: r.turns for n, r in results.items()}),
+        {n: r.turns for n, r in results.items()}, styled=not plots._DATA_ONLY),
     "goodput": lambda results, s: plots.goodput_over_time(
-        {n: r.turns for n, r in results.items()}, s.duration, windows=windows(s)),
-    "outcomes": lambda results, s: plots.outcomes({n: r.turns for n, r in results.items()}),
+        {n: r.turns for n, r in results.items()}, s.duration, windows=windows(s),
+        styled=not plots._DATA_ONLY),
+    "outcomes": lambda results, s: plots.outcomes({n: r.turns for n, r in results.items()},
+                                                  styled=not plots._DATA_ONLY),
 }
 
 
 def _timeline_view(column: str, title: str) -> Callable:
     return lambda results, s: plots.timeline({n: r.timeline for n, r in results.items()},
-                                             column, title, windows(s))
+                                             column, title, windows(s),
+                                             styled=not plots._DATA_ONLY)
 
 
 VIEWS.update({

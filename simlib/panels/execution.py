@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import plots, presets
+from .. import plots, presets, stats
 from ..config import LLM, Architecture, Tool, Workload
 from ..dists import Deterministic, LogNormal
 from ..records import Result
@@ -205,7 +205,7 @@ def throughput_figure(table: pd.DataFrame, scenario: Scenario) -> go.Figure:
     fig.add_scatter(x=rates, y=np.minimum(rates, top), mode="lines", name="sync formula",
                     line={"color": plots.COLOURS["formula"], "dash": "dash"})
     for execution, arch in (("sync", SYNC), ("async", ASYNC)):
-        points = plots.mean_with_ci(table[table["architecture.execution"] == execution],
+        points = stats.mean_with_ci(table[table["architecture.execution"] == execution],
                                     x, "throughput")
         colour = plots.COLOURS[arch.name]
         fig.add_scatter(x=points[x], y=points["mean"], mode="markers+lines", name=arch.name,

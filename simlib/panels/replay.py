@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import plots, presets, theory, traces
+from .. import plots, presets, stats, theory, traces
 from ..config import Architecture
 from ..experiment import confidence_interval, replicate, sweep
 from ..scenario import Scenario
@@ -225,7 +225,7 @@ def sizing_figure(table: pd.DataFrame, path: str, target: float, title: str) -> 
     Poisson twin, with the p95 target as a dashed line (log scale: the replay is far above)."""
     fig = go.Figure()
     for kind in ARRIVALS:
-        points = plots.mean_with_ci(table[table["arrivals"] == kind], path, "latency_p95")
+        points = stats.mean_with_ci(table[table["arrivals"] == kind], path, "latency_p95")
         fig.add_scatter(x=points[path], y=points["mean"], mode="lines+markers", name=kind,
                         line={"color": COLOURS[kind]},
                         error_y={"type": "data", "array": points["high"] - points["mean"],
