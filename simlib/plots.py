@@ -197,23 +197,3 @@ def percentile_vs_load(table: pd.DataFrame, x: str, y: str = "latency_p95",
                         line={"color": tint})
     return layout(fig, x_title, y_title, f"{y.replace('_', ' ')} against load", styled)
 
-
-# -- until the explorers pass ``styled`` themselves (removed in the widgets commit) -------------
-_DATA_ONLY = False
-
-
-def _layout(fig: go.Figure, x_title: str, y_title: str, title: str) -> go.Figure:
-    return layout(fig, x_title, y_title, title, not _DATA_ONLY)
-
-
-@__import__("contextlib").contextmanager
-def data_only():
-    global _DATA_ONLY
-    _DATA_ONLY = True
-    try:
-        yield
-    finally:
-        _DATA_ONLY = False
-
-
-_colour = colour

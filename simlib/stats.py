@@ -41,6 +41,10 @@ import pandas as pd
 
 DEFAULT_FORMAT = ".3g"
 """How ``str(ci)`` prints each of its three numbers."""
+COUNT = (0.0, math.inf)
+"""The values a count's mean can take: ``confidence_interval(counts, within=COUNT)``."""
+SHARE = (0.0, 1.0)
+"""The values a share's mean can take."""
 
 
 class CI(NamedTuple):
@@ -113,15 +117,15 @@ def _groups(table: pd.DataFrame, by: str | Sequence[str]):
 
 
 def ci_table(table: pd.DataFrame, by: str | Sequence[str], columns: str | Sequence[str],
-             formula: Callable | Mapping | None = None, level: float = 0.95,
+             formula: Callable | Mapping | pd.Series | None = None, level: float = 0.95,
              within: tuple[float, float] = (-math.inf, math.inf)) -> pd.DataFrame:
     """One row per group of ``by`` (in order of appearance): the mean of ``columns`` over the
     group's replications and its confidence interval, as columns ``mean``, ``low``, ``high``
     (for several columns, one such trio under each column name).
 
     ``formula`` (one column only) adds the columns ``formula`` and ``inside`` (does the interval
-    hold it?): a function of the group's key (a tuple for several ``by``), or a mapping from
-    key to value. This is the "simulated against the formula" table in one call."""
+    hold it?): a function of the group's key (a tuple for several ``by``), or a mapping (a dict,
+    a Series) from key to value. This is the "simulated against the formula" table in one call."""
     groups, keys = _groups(table, by)
     names = [columns] if isinstance(columns, str) else list(columns)
     rows = {key: {(c, part): value for c in names
@@ -133,7 +137,7 @@ def ci_table(table: pd.DataFrame, by: str | Sequence[str], columns: str | Sequen
     if isinstance(columns, str):
         out = out[columns].copy()
         if formula is not None:
-            get = formula.get if isinstance(formula, Mapping) else formula
+            get = formula if callable(formula) else formula.__getitem__
             out["formula"] = [float(get(key)) for key in out.index]
             out["inside"] = (out["low"] <= out["formula"]) & (out["formula"] <= out["high"])
     elif formula is not None:
@@ -161,7 +165,12 @@ def formatted(frame: pd.DataFrame, spec: str | Mapping[str, str] = DEFAULT_FORMA
     out = {}
     if isinstance(frame.columns, pd.MultiIndex):
         for name in frame.columns.get_level_values(0).unique():
-            out[name] = trio(frame[name], name)
+            part = frame[name]
+            if isinstance(part, pd.DataFrame) and {"mean", "low", "high"} <= set(part.columns):
+                out[name] = trio(part, name)
+            else:
+                column = part if isinstance(part, pd.Series) else part.iloc[:, 0]
+                out[name] = [cell(v, name) for v in column]
     else:
         for name in frame.columns:
             if name == "mean" and {"low", "high"} <= set(frame.columns):
@@ -197,9 +206,11 @@ def pareto_front(table: pd.DataFrame, lower: Sequence[str] = ("cost_per_ok", "la
                  higher: Sequence[str] = ("availability",)) -> pd.Series:
     """True for the rows no other row dominates. Row A dominates row B when A is at least as
     good on every column (``lower`` columns lower or equal, ``higher`` columns higher or equal)
-    and strictly better on at least one."""
-    good = np.column_stack([-table[c].to_numpy(float) for c in lower]
-                           + [table[c].to_numpy(float) for c in higher])
+    and strictly better on at least one. On a :func:`ci_table` the means are compared."""
+    def column(name: str) -> np.ndarray:
+        values = table[name]
+        return (values["mean"] if isinstance(values, pd.DataFrame) else values).to_numpy(float)
+    good = np.column_stack([-column(c) for c in lower] + [column(c) for c in higher])
     dominated = [np.any(np.all(good >= row, axis=1) & np.any(good > row, axis=1))
                  for row in good]
     return pd.Series(np.logical_not(dominated), index=table.index, name="front")

@@ -1,55 +1,56 @@
-"""The notebooks' workloads and designs, moved from the panels into ``simlib.presets``: each moved
-preset gives a Scenario equal to the one its old home gave (with and without changes)."""
+"""The notebooks' workloads and designs in ``simlib.presets``: each carries the load its docstring
+promises (by the capacity formulas, no simulation), the named designs are the axes they name,
+and the retry storm's sampling and collapse time are where the storm tests expect them.
+
+(When these presets moved here from the panels, a test held each one equal to the Scenario its
+old home built, with and without changes: see the commit that moved them.)"""
 
 import pytest
 
 import simlib as sl
-from simlib import presets
-from simlib.panels import choosing, deployment, execution, growth, replay, resilience, state
-
-CHANGES = {"workload.arrival_rate": 0.7, "duration": 300.0}
-
-MOVED = [
-    (presets.multi_turn_chat, state.chat),
-    (presets.tool_agent_turn, execution.agent),
-    (presets.tool_heavy, deployment.tool_heavy),
-    (presets.tool_heavy_in_series, deployment.in_series),
-    (presets.busy_qa_bot, resilience.agent),
-    (presets.chat_agent, choosing.agent),
-    (presets.deep_chat, choosing.deep_chat),
-    (presets.small_chat, choosing.chat_for),
-    (presets.sensitive, choosing.sensitive),
-    (presets.product, growth.product),
-    (presets.complex_start, growth.complex_start),
-]
+from simlib import capacity, presets
 
 
-@pytest.mark.parametrize(("new", "old"), MOVED, ids=[new.__name__ for new, _ in MOVED])
-def test_a_moved_preset_gives_the_scenario_its_old_home_gave(new, old):
-    assert new() == old()
-    if new is not presets.small_chat:  # the chooser's workload took no changes
-        assert new(**CHANGES) == old(**CHANGES)
+def test_the_named_designs_are_the_ends_of_the_axes_they_name():
+    assert presets.SIMPLE == sl.Architecture()  # stateless, sync, monolith: the default
+    assert presets.STATEFUL.stateful and not presets.STATEFUL.asynchronous
+    assert presets.ASYNC.asynchronous and not presets.ASYNC.stateful
+    assert presets.MICROSERVICES.remote and not presets.MICROSERVICES.asynchronous
+    assert presets.ASYNC_MICROSERVICES.remote and presets.ASYNC_MICROSERVICES.asynchronous
+    assert presets.STATEFUL_ASYNC.stateful and presets.STATEFUL_ASYNC.asynchronous
+    names = {d.name for d in (presets.SIMPLE, presets.STATEFUL, presets.ASYNC,
+                              presets.MICROSERVICES, presets.ASYNC_MICROSERVICES,
+                              presets.STATEFUL_ASYNC)}
+    assert len(names) == 6 and names <= {d.name for d in sl.DESIGNS}
 
 
-def test_presets_with_arguments_match_too():
-    assert presets.deep_chat(3, 0.5) == choosing.deep_chat(3, 0.5)
-    assert presets.small_chat(1.4, 12, 30.0) == choosing.chat_for(1.4, 12, 30.0)
-    assert presets.sensitive(0.5, 2.5, 0) == choosing.sensitive(0.5, 2.5, 0)
-    base = presets.sensitive(rate=1.5, onprem=0)
-    assert presets.with_onprem(base, 6, "cloud") == choosing.with_onprem(base, 6, "cloud")
-    for rate, trigger, safe in [(4.0, False, False), (2.0, True, False), (4.0, True, True)]:
-        assert presets.retry_storm(rate, trigger, safe, sample_every=1.0) == \
-            resilience.storm(rate, trigger, safe)
+def test_the_notebook_workloads_carry_the_load_their_docstrings_say():
+    busy = presets.busy_qa_bot()
+    assert capacity.call_time(busy.llm, busy.workload) == pytest.approx(3.15, abs=0.01)
+    assert capacity.utilisation_formula(busy) == pytest.approx(0.8, abs=0.02)
+    turn = presets.tool_agent_turn()
+    assert capacity.mean_turn_time(turn) == pytest.approx(13, abs=0.5)
+    assert capacity.ceilings(turn)["sync: worker slots"] == pytest.approx(0.3, abs=0.01)
+    assert capacity.ceilings(presets.small_chat())["sync: worker slots"] == pytest.approx(
+        1.2, abs=0.05)
+    assert capacity.onprem_call_time(presets.sensitive()) == pytest.approx(5.8, abs=0.1)
+    assert 0.65 < capacity.utilisation_formula(presets.chat_agent()) < 0.8
 
 
-def test_the_storms_collapse_time_and_the_named_designs_are_the_old_ones():
-    assert presets.SINCE == resilience.SINCE == 250.0
-    assert presets.SIMPLE == choosing.LOW_BUDGET == deployment.MONOLITH == execution.SYNC \
-        == growth.SIMPLE == state.STATELESS == replay.STATELESS == sl.Architecture()
-    assert presets.STATEFUL == state.STATEFUL == replay.STATEFUL
-    assert presets.ASYNC == execution.ASYNC == choosing.HYBRID_BASE
-    assert presets.MICROSERVICES == deployment.MICROSERVICES
-    assert presets.ASYNC_MICROSERVICES == growth.COMPLEX
-    assert presets.STATEFUL_ASYNC == choosing.CHECKPOINTED
-    assert (presets.SMALL_MODEL, presets.SENSITIVE_SHARE, presets.ONPREM_SLOT_HOUR) == \
-        (choosing.SMALL_MODEL, choosing.SENSITIVE_SHARE, choosing.ONPREM_SLOT_HOUR)
+def test_presets_take_changes_and_build_on_each_other():
+    assert presets.deep_chat(3, 0.6).workload.arrival_rate == pytest.approx(0.2)
+    assert presets.small_chat(1.2, 6).workload.arrival_rate == pytest.approx(0.2)
+    assert presets.small_chat(restart=30.0).faults[0].restart == 30.0
+    assert presets.sensitive(onprem=0).onprem is None
+    hybrid = presets.with_onprem(presets.sensitive(onprem=0), 6, "cloud")
+    assert (hybrid.onprem.concurrency, hybrid.compliance.overflow) == (6, "cloud")
+    assert hybrid.costs.onprem_per_hour == 6 * presets.ONPREM_SLOT_HOUR
+    assert presets.complex_start().architecture == presets.ASYNC_MICROSERVICES
+    assert presets.product(**{"workers.count": 3}).workers.count == 3
+    assert len(presets.tool_heavy_in_series().tools) == 1
+
+
+def test_the_storm_samples_as_before_unless_told_and_collapses_are_read_from_250_s():
+    assert presets.retry_storm().sample_every == 0.05
+    assert presets.retry_storm(sample_every=1.0) == presets.retry_storm().with_(sample_every=1.0)
+    assert presets.SINCE == 250.0  # 130 s after the trigger (100 s to 120 s) ended
