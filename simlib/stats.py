@@ -42,7 +42,8 @@ import pandas as pd
 DEFAULT_FORMAT = ".3g"
 """How ``str(ci)`` prints each of its three numbers."""
 COUNT = (0.0, math.inf)
-"""The values a count's mean can take: ``confidence_interval(counts, within=COUNT)``."""
+"""The values the mean of a count (or of any quantity that cannot be negative: a wait, a cost)
+can take: ``confidence_interval(counts, within=COUNT)``."""
 SHARE = (0.0, 1.0)
 """The values a share's mean can take."""
 
@@ -118,18 +119,25 @@ def _groups(table: pd.DataFrame, by: str | Sequence[str]):
 
 def ci_table(table: pd.DataFrame, by: str | Sequence[str], columns: str | Sequence[str],
              formula: Callable | Mapping | pd.Series | None = None, level: float = 0.95,
-             within: tuple[float, float] = (-math.inf, math.inf)) -> pd.DataFrame:
+             within: tuple[float, float] | Mapping[str, tuple[float, float]] = (-math.inf,
+                                                                                math.inf)
+             ) -> pd.DataFrame:
     """One row per group of ``by`` (in order of appearance): the mean of ``columns`` over the
     group's replications and its confidence interval, as columns ``mean``, ``low``, ``high``
     (for several columns, one such trio under each column name).
 
     ``formula`` (one column only) adds the columns ``formula`` and ``inside`` (does the interval
     hold it?): a function of the group's key (a tuple for several ``by``), or a mapping (a dict,
-    a Series) from key to value. This is the "simulated against the formula" table in one call."""
+    a Series) from key to value. This is the "simulated against the formula" table in one call.
+    ``within`` cuts the intervals to the values the means can take (:data:`COUNT`,
+    :data:`SHARE`), for every column or per column name (a mapping; columns it does not name
+    are not cut)."""
     groups, keys = _groups(table, by)
     names = [columns] if isinstance(columns, str) else list(columns)
-    rows = {key: {(c, part): value for c in names
-                  for part, value in confidence_interval(g[c], level, within)._asdict().items()}
+    bounds = {c: within.get(c, (-math.inf, math.inf)) if isinstance(within, Mapping) else within
+              for c in names}
+    rows = {key: {(c, part): value for c in names for part, value in
+                  confidence_interval(g[c], level, bounds[c])._asdict().items()}
             for key, g in groups}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.columns = pd.MultiIndex.from_tuples(out.columns)

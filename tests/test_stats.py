@@ -149,3 +149,12 @@ def test_capacity_needs_neither_widgets_nor_plotly():
     code = ("import simlib.capacity, simlib.stats, sys; "
             "assert 'ipywidgets' not in sys.modules and 'plotly' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_ci_table_cuts_each_column_to_its_own_range():
+    table = pd.DataFrame({"g": ["a"] * 4, "share": [1.0, 1.0, 0.97, 1.0],
+                          "count": [0.0, 0.0, 1.0, 0.0], "free": [0.0, 0.0, 1.0, 0.0]})
+    out = stats.ci_table(table, "g", ["share", "count", "free"],
+                         within={"share": stats.SHARE, "count": stats.COUNT})
+    assert out.loc["a", ("share", "high")] == 1.0 and out.loc["a", ("count", "low")] == 0.0
+    assert out.loc["a", ("free", "low")] < 0  # a column not named is not cut

@@ -189,8 +189,9 @@ def grow(strategy: str, rates: Sequence[float], seeds: Sequence[int] = range(3),
                      "scenario": scenario,
                      "changes": changes, "slo_start": float(parts[0]["slo"].mean()),
                      **{key: float(values.mean()) for key, values in mix.items()},
-                     "slo_ci": stats.confidence_interval(mix["slo"]),
-                     "cost_per_hour_ci": stats.confidence_interval(mix["cost_per_hour"]),
+                     "slo_ci": stats.confidence_interval(mix["slo"], within=stats.SHARE),
+                     "cost_per_hour_ci": stats.confidence_interval(mix["cost_per_hour"],
+                                                                   within=stats.COUNT),
                      **{f"{key}_seeds": list(mix[key]) for key in SEEDED}})
         changes = []
     return pd.DataFrame(rows)
@@ -217,6 +218,10 @@ def _seed_totals(part: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"total": total, "per_1k_ok": 1000 * total / ok, "slo": seeds["slo"].mean(axis=0)}
 
 
+WITHIN = {"total": stats.COUNT, "per_1k_ok": stats.COUNT, "slo": stats.SHARE}
+"""The values each total's mean can take (its interval is cut to them)."""
+
+
 def totals(table: pd.DataFrame, target: float = 0.95) -> pd.DataFrame:
     """Per strategy, over all the months (730 h each): infrastructure dollars; total dollars,
     dollars per 1,000 ok turns and the mean SLO attainment over the months, each a
@@ -226,7 +231,7 @@ def totals(table: pd.DataFrame, target: float = 0.95) -> pd.DataFrame:
     for strategy, part in table.groupby("strategy", sort=False):
         rows.append({"strategy": strategy,
                      "infra": float(part["infra_per_hour"].sum() * HOURS_PER_MONTH),
-                     **{name: stats.confidence_interval(values)
+                     **{name: stats.confidence_interval(values, within=WITHIN[name])
                         for name, values in _seed_totals(part).items()},
                      "missed": int((part["slo"] < target).sum()),
                      "changes": int(part["changes"].map(len).sum())})
