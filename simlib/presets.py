@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .config import LLM, Architecture, ContextStore, OnPrem, Tool, Workers, Workload
+from .config import LLM, Architecture, OnPrem, Tool, Workers, Workload
 from .dists import Deterministic, Empirical, Exponential, Geometric, LogNormal, Uniform
 from .faults import Crash, LatencySpike, RandomCrashes, windows
 from .resilience import LoadShedding, Policy, Resilience, Retry, RetryBudget, Timeout
@@ -85,15 +85,26 @@ def qa_bot(**changes) -> Scenario:
     return scenario.with_(**changes)
 
 
+def conversations(rate: float, turns: float, think: float, steps: float,
+                  tools: tuple[float, float], prompt: tuple[float, float],
+                  output: tuple[float, float]) -> Workload:
+    """A workload of conversations: ``rate`` sessions per second of about ``turns`` turns
+    (geometric), ``think`` seconds of thinking between them (exponential), about ``steps``
+    agent steps a turn (geometric), tool calls a step uniform between the two ``tools``, and
+    prompt and output tokens log-normal with the given (median, p95)."""
+    return Workload(arrival_rate=rate, turns=Geometric(turns), think_time=Exponential(think),
+                    steps=Geometric(steps), tools_per_step=Uniform(*tools),
+                    prompt_tokens=LogNormal(median=prompt[0], p95=prompt[1]),
+                    output_tokens=LogNormal(median=output[0], p95=output[1]))
+
+
 def assistant(**changes) -> Scenario:
     """A multi-turn assistant: conversations of about 6 turns, 20 s think time, one search
     tool call in a third of the steps; stateful (the context lives in the worker)."""
     scenario = Scenario(
         architecture=STATEFUL,
-        workload=Workload(arrival_rate=0.5, turns=Geometric(6), think_time=Exponential(20),
-                          steps=Geometric(1.5), tools_per_step=Uniform(0, 0.67),
-                          prompt_tokens=LogNormal(median=200, p95=800),
-                          output_tokens=LogNormal(median=250, p95=800)),
+        workload=conversations(0.5, turns=6, think=20, steps=1.5, tools=(0, 0.67),
+                               prompt=(200, 800), output=(250, 800)),
         tools=(Tool("search", LogNormal(median=0.3, p95=2.0), capacity=16),),
         workers=Workers(count=3, slots=8), duration=900, warmup=120, slo_latency=15.0)
     return scenario.with_(**changes)
@@ -104,10 +115,8 @@ def tool_agent(**changes) -> Scenario:
     whose latency is heavy-tailed (median 0.3 s, p90 over 10 s, as in coding-agent traces)."""
     scenario = Scenario(
         architecture=ASYNC_MICROSERVICES,
-        workload=Workload(arrival_rate=0.1, turns=Geometric(3), think_time=Exponential(60),
-                          steps=Geometric(6), tools_per_step=Uniform(0.5, 1.5),
-                          prompt_tokens=LogNormal(median=1500, p95=6000),
-                          output_tokens=LogNormal(median=300, p95=1200)),
+        workload=conversations(0.1, turns=3, think=60, steps=6, tools=(0.5, 1.5),
+                               prompt=(1500, 6000), output=(300, 1200)),
         tools=(Tool("code", LogNormal(median=0.3, p95=27.0), capacity=8, replicas=2),
                Tool("search", LogNormal(median=0.3, p95=2.0), capacity=16, replicas=1)),
         workers=Workers(count=2, slots=4, cpu_per_step=Deterministic(0.02)),
@@ -308,24 +317,22 @@ def sensitive(share: float = SENSITIVE_SHARE, rate: float = 1.0, onprem: int = 4
 
 
 def product(**changes) -> Scenario:
-    """Notebook 06's growing product in its first month: a stateless assistant, sessions of
-    about 3 turns (15 s think time), about 2 agent steps a turn, a search tool call in half the
-    steps (median 0.5 s, p95 3 s, 2 calls at once per replica), a slow context store (0.1 s per
-    1,000 tokens of context) with 2 connections, and a provider quota of 480 requests a minute.
-    It starts small: one sync monolith worker with 8 slots, 0.1 sessions/s, a 10-minute window
-    (2 minutes of warm-up); the SLO: answered ok within 30 s."""
-    scenario = Scenario(
-        architecture=SIMPLE,
-        workload=Workload(arrival_rate=0.1, turns=Geometric(3), think_time=Exponential(15),
-                          steps=Geometric(2), tools_per_step=Uniform(0, 1),
-                          prompt_tokens=LogNormal(median=300, p95=1000),
-                          output_tokens=LogNormal(median=200, p95=600)),
-        tools=(Tool("search", LogNormal(median=0.5, p95=3.0), capacity=2),),
-        store=ContextStore(latency=LogNormal(median=0.05, p95=0.2), per_1k_tokens=0.1,
-                           servers=2),
-        workers=Workers(count=1, slots=8), llm=LLM(requests_per_minute=480.0),
-        duration=600.0, warmup=120.0, slo_latency=30.0, sample_every=2.0)
-    return scenario.with_(**changes)
+    """Notebook 06's growing product in its first month: :func:`assistant` made stateless and
+    small. Sessions of about 3 turns (15 s think time), about 2 agent steps a turn, a search
+    tool call in half the steps (median 0.5 s, p95 3 s, 2 calls at once per replica), a slow
+    context store (0.1 s per 1,000 tokens of context) with 2 connections, and a provider quota
+    of 480 requests a minute. It starts small: one sync monolith worker with 8 slots, 0.1
+    sessions/s, a 10-minute window (2 minutes of warm-up); the SLO: answered ok within 30 s."""
+    return assistant(**{
+        "architecture": SIMPLE, "workload.arrival_rate": 0.1, "workload.turns": Geometric(3),
+        "workload.think_time": Exponential(15), "workload.steps": Geometric(2),
+        "workload.tools_per_step": Uniform(0, 1),
+        "workload.prompt_tokens": LogNormal(median=300, p95=1000),
+        "workload.output_tokens": LogNormal(median=200, p95=600),
+        "tools.search.latency": LogNormal(median=0.5, p95=3.0), "tools.search.capacity": 2,
+        "store.latency": LogNormal(median=0.05, p95=0.2), "store.per_1k_tokens": 0.1,
+        "store.servers": 2, "workers.count": 1, "llm.requests_per_minute": 480.0,
+        "duration": 600.0, "warmup": 120.0, "slo_latency": 30.0, "sample_every": 2.0, **changes})
 
 
 def complex_start(**changes) -> Scenario:
