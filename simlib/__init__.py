@@ -8,7 +8,7 @@
 See DESIGN.md for the model; every public name is listed in ``__all__``.
 """
 
-from . import dists, faults, presets, theory
+from . import capacity, dists, faults, presets, stats, theory
 from .config import (
     DEPLOYMENTS,
     EXECUTIONS,
@@ -29,7 +29,7 @@ from .config import (
     Workload,
 )
 from .engine import run
-from .experiment import confidence_interval, replicate, sweep
+from .experiment import replicate, sweep
 from .records import OUTCOMES, Result
 from .resilience import (
     Broker,
@@ -49,6 +49,7 @@ from .resilience import (
     Timeout,
 )
 from .scenario import Scenario
+from .stats import confidence_interval
 
 __all__ = ["LLM", "OUTCOMES", "Architecture", "Broker", "Bulkhead", "Bursts", "Checkpointing",
            "CircuitBreaker", "Compliance", "ContextStore", "OnPrem", "Costs", "DeadLetter",
@@ -56,8 +57,8 @@ __all__ = ["LLM", "OUTCOMES", "Architecture", "Broker", "Bulkhead", "Bursts", "C
            "Failover", "Fallback", "FlashCrowd", "PromptCache",
            "LoadShedding", "Network", "Policy", "RateLimit", "Resilience", "Result", "Retry",
            "RetryBudget", "Scenario", "Services", "Timeout", "Tool", "Workers", "Workload",
-           "confidence_interval", "dists", "faults", "presets", "replicate", "run", "sweep",
-           "theory"]
+           "capacity", "confidence_interval", "dists", "faults", "presets", "replicate", "run",
+           "stats", "sweep", "theory"]
 
 DESIGNS = [Architecture(s, e, d) for s in STATES for e in EXECUTIONS for d in DEPLOYMENTS]
 """The eight designs: one end of each of the three axes."""

@@ -6,6 +6,9 @@ through joblib, so ``n_jobs=2`` uses two processes on this machine, and a user w
 runs the same call on it with ``joblib.parallel_config(backend="dask")``. Each run builds its own
 random streams from its seed, so the rows do not depend on where or in which order they ran.
 
+Their intervals live in :mod:`simlib.stats` (``confidence_interval`` and ``wilson`` are
+re-exported here, where they used to be).
+
 A progress bar (tqdm.auto: a widget in JupyterLab, text in a terminal) appears only when the runs
 take longer than a moment.
 """
@@ -23,6 +26,10 @@ from tqdm.auto import tqdm
 from .engine import run
 from .metrics import collapsed
 from .scenario import Scenario
+from .stats import CI, confidence_interval, wilson
+
+__all__ = ["collapse_probability", "confidence_interval", "replicate", "run_many", "sweep",
+           "wilson"]
 
 
 def _summary(scenario: Scenario, seed: int) -> pd.Series:
@@ -109,9 +116,10 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable], seeds: Iterable[int]
 
 def collapse_probability(scenario: Scenario, seeds: Iterable[int], since: float,
                          threshold: float = 0.5, n_jobs: int = 1,
-                         level: float = 0.95) -> tuple[float, float, float]:
+                         level: float = 0.95) -> CI:
     """Share of seeds whose run collapsed (see :func:`simlib.metrics.collapsed`), with a Wilson
-    confidence interval: metastable failure is a probability, not the fate of one run."""
+    confidence interval (:func:`simlib.stats.wilson`): metastable failure is a probability, not
+    the fate of one run."""
     seeds = _seeds(seeds)
     flags = joblib.Parallel(n_jobs=n_jobs)(
         joblib.delayed(_collapsed)(scenario, seed, since, threshold) for seed in seeds)
@@ -120,25 +128,3 @@ def collapse_probability(scenario: Scenario, seeds: Iterable[int], since: float,
 
 def _collapsed(scenario: Scenario, seed: int, since: float, threshold: float) -> bool:
     return collapsed(run(scenario, seed).turns, since, threshold)
-
-
-def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
-    """A proportion and its Wilson score interval (sound even at 0 or n successes)."""
-    from scipy import stats
-    z = float(stats.norm.ppf((1 + level) / 2))
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return p, max(0.0, centre - half), min(1.0, centre + half)
-
-
-def confidence_interval(values, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and a Student-t confidence interval of independent replications."""
-    from scipy import stats
-    series = pd.Series(values, dtype=float).dropna()
-    n = len(series)
-    mean = float(series.mean())
-    if n < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf((1 + level) / 2, n - 1) * series.std(ddof=1) / n**0.5)
-    return mean, mean - half, mean + half

@@ -11,21 +11,20 @@ Two habits run through the lab's charts:
   every notebook, and a formula is always a dark grey line.
 - **A simulated number carries its uncertainty.** A run is one draw of a random experiment, so a
   sweep has several seeds per point; the chart shows their mean with a 95% Student-t confidence
-  interval (:func:`simlib.confidence_interval`). When a formula exists, it should pass through
+  interval (:func:`simlib.stats.confidence_interval`). When a formula exists, it should pass through
   most of the error bars (about 19 in 20). Near saturation the bars widen: queues there remember
   their past for a long time, so each run tells you less, and only longer runs narrow the bars.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .experiment import confidence_interval
+from .stats import mean_with_ci
 
 COLOURS: dict[str, str] = {
     "stateless/sync/monolith": "#4e79a7",
@@ -41,14 +40,6 @@ COLOURS: dict[str, str] = {
 """A fixed colour for each design name (``Architecture.name``), and one for formulas."""
 
 TEMPLATE = "plotly_white"
-
-
-def mean_with_ci(table: pd.DataFrame, x: str, y: str, level: float = 0.95) -> pd.DataFrame:
-    """One row per value of ``x``: the mean of ``y`` over the seeds and its confidence interval
-    (columns ``x``, ``mean``, ``low``, ``high``, ``runs``), sorted by ``x``."""
-    rows = [(key, *confidence_interval(group[y], level), len(group))
-            for key, group in table.groupby(x, sort=True)]
-    return pd.DataFrame(rows, columns=[x, "mean", "low", "high", "runs"])
 
 
 def simulated_vs_formula(table: pd.DataFrame, x: str, y: str,
@@ -79,28 +70,19 @@ def simulated_vs_formula(table: pd.DataFrame, x: str, y: str,
 # -- the explorers' charts: one trace per design, same order every time ----------------------------
 
 
-def _colour(name: str) -> str:
+def colour(name: str) -> str:
+    """The colour of a design name (see :data:`COLOURS`); the formula's grey for any other."""
     return COLOURS.get(name, COLOURS["formula"])
 
 
-_DATA_ONLY = False
+def layout(fig: go.Figure, x_title: str, y_title: str, title: str,
+           styled: bool = True) -> go.Figure:
+    """Give ``fig`` the lab's look: its template, titles, height, margins and a legend below.
 
-
-@contextmanager
-def data_only() -> Iterator[None]:
-    """Within this block the explorers' charts skip their layout (template, titles): an
-    explorer redrawing after a slider move takes only the new traces and shapes of a fresh
-    figure, and applying plotly's template alone costs about 7 ms a chart."""
-    global _DATA_ONLY
-    _DATA_ONLY = True
-    try:
-        yield
-    finally:
-        _DATA_ONLY = False
-
-
-def _layout(fig: go.Figure, x_title: str, y_title: str, title: str) -> go.Figure:
-    if _DATA_ONLY:
+    ``styled=False`` leaves the figure as it is: an explorer redrawing after a slider move takes
+    only the new traces and shapes of a fresh figure, and applying plotly's template alone costs
+    about 7 ms a chart. Every chart function below passes its ``styled`` on to here."""
+    if not styled:
         return fig
     fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title=y_title,
                       height=320, margin={"t": 50, "b": 40, "l": 60, "r": 20},
@@ -108,27 +90,33 @@ def _layout(fig: go.Figure, x_title: str, y_title: str, title: str) -> go.Figure
     return fig
 
 
-def latency_cdf(turns_by_design: Mapping[str, pd.DataFrame]) -> go.Figure:
+def shade(fig: go.Figure, windows: Sequence[tuple]) -> go.Figure:
+    """Shade each ``(start, end)`` window (a fault's) in light red."""
+    for start, end in windows:
+        fig.add_vrect(x0=start, x1=end, fillcolor="#d62728", opacity=0.12, line_width=0)
+    return fig
+
+
+def latency_cdf(turns_by_design: Mapping[str, pd.DataFrame], styled: bool = True) -> go.Figure:
     """Cumulative share of ok turns answered within each latency, per design."""
     fig = go.Figure()
     for name, turns in turns_by_design.items():
         ok = turns[(turns["outcome"] == "ok") & ~turns["warmup"]]["latency"].sort_values()
         share = (pd.RangeIndex(1, len(ok) + 1) / max(len(ok), 1)).to_numpy()
         fig.add_scatter(x=ok.to_numpy(), y=share, mode="lines", name=name,
-                        line={"color": _colour(name)})
-    return _layout(fig, "latency (s)", "share of ok turns", "Latency distribution")
+                        line={"color": colour(name)})
+    return layout(fig, "latency (s)", "share of ok turns", "Latency distribution", styled)
 
 
 def timeline(timelines: Mapping[str, pd.DataFrame], column: str = "in_system",
-             title: str = "Turns in the system", windows: Sequence[tuple] = ()) -> go.Figure:
+             title: str = "Turns in the system", windows: Sequence[tuple] = (),
+             styled: bool = True) -> go.Figure:
     """A timeline column over time, per design, with fault windows shaded."""
     fig = go.Figure()
     for name, frame in timelines.items():
         fig.add_scatter(x=frame["time"], y=frame[column], mode="lines", name=name,
-                        line={"color": _colour(name), "width": 1.5})
-    for start, end in windows:
-        fig.add_vrect(x0=start, x1=end, fillcolor="#d62728", opacity=0.12, line_width=0)
-    return _layout(fig, "time (s)", column.replace("_", " "), title)
+                        line={"color": colour(name), "width": 1.5})
+    return layout(shade(fig, windows), "time (s)", column.replace("_", " "), title, styled)
 
 
 def per_second(times: pd.Series, weights: pd.Series | None, duration: float,
@@ -145,66 +133,67 @@ def per_second(times: pd.Series, weights: pd.Series | None, duration: float,
 
 
 def goodput_over_time(turns_by_design: Mapping[str, pd.DataFrame], duration: float,
-                      bucket: float = 10.0, windows: Sequence[tuple] = ()) -> go.Figure:
+                      bucket: float = 10.0, windows: Sequence[tuple] = (),
+                      styled: bool = True) -> go.Figure:
     """Ok turns finished per second, in buckets of ``bucket`` seconds from 0 to ``duration``
     (0 where none finished), per design."""
     fig = go.Figure()
     for name, turns in turns_by_design.items():
         rate = per_second(turns[turns["outcome"] == "ok"]["finish"], None, duration, bucket)
         fig.add_scatter(x=rate.index, y=rate.to_numpy(), mode="lines", name=name,
-                        line={"color": _colour(name)})
-    for start, end in windows:
-        fig.add_vrect(x0=start, x1=end, fillcolor="#d62728", opacity=0.12, line_width=0)
-    return _layout(fig, "time (s)", "ok turns / s", "Goodput over time")
+                        line={"color": colour(name)})
+    return layout(shade(fig, windows), "time (s)", "ok turns / s", "Goodput over time", styled)
 
 
-def outcomes(turns_by_design: Mapping[str, pd.DataFrame]) -> go.Figure:
+def outcomes(turns_by_design: Mapping[str, pd.DataFrame], styled: bool = True) -> go.Figure:
     """How the measured turns ended, per design (one bar group per outcome)."""
     fig = go.Figure()
     for name, turns in turns_by_design.items():
         counts = turns[~turns["warmup"]]["outcome"].value_counts(sort=False)
         fig.add_bar(x=list(counts.index.astype(str)), y=counts.to_numpy(), name=name,
-                    marker={"color": _colour(name)})
+                    marker={"color": colour(name)})
     fig.update_layout(barmode="group")
-    return _layout(fig, "outcome", "turns", "How turns ended")
+    return layout(fig, "outcome", "turns", "How turns ended", styled)
 
 
-def cost_vs_p95(table: pd.DataFrame, label: str = "design") -> go.Figure:
+def cost_vs_p95(table: pd.DataFrame, label: str = "design", styled: bool = True) -> go.Figure:
     """Cost per ok turn against p95 latency, one point per row (e.g. per design)."""
     fig = go.Figure()
     for _, row in table.iterrows():
         fig.add_scatter(x=[row["latency_p95"]], y=[row["cost_per_ok"]], mode="markers+text",
                         text=[row[label]], textposition="top center", name=row[label],
-                        marker={"color": _colour(row[label]), "size": 11})
-    return _layout(fig, "p95 latency (s)", "cost per ok turn ($)", "Cost against p95")
+                        marker={"color": colour(row[label]), "size": 11})
+    return layout(fig, "p95 latency (s)", "cost per ok turn ($)", "Cost against p95", styled)
 
 
-def p95_against_formula(simulated: Mapping[str, float], formula: float | None) -> go.Figure:
+def p95_against_formula(simulated: Mapping[str, float], formula: float | None,
+                        styled: bool = True) -> go.Figure:
     """Simulated p95 latency per design as bars, and the formula's p95 as a dashed line
     (``None`` when the formula has no steady state: the queue grows without bound)."""
     fig = go.Figure()
     names = list(simulated)
     fig.add_bar(x=names, y=[simulated[n] for n in names], name="simulated p95",
-                marker={"color": [_colour(n) for n in names]})
+                marker={"color": [colour(n) for n in names]})
     fig.add_scatter(x=names, y=[formula if formula is not None else None] * len(names),
                     mode="lines+markers", name="formula p95",
                     line={"color": COLOURS["formula"], "dash": "dash"})
-    return _layout(fig, "design", "p95 latency (s)", "Simulated p95 against the formula")
+    return layout(fig, "design", "p95 latency (s)", "Simulated p95 against the formula", styled)
 
 
 def percentile_vs_load(table: pd.DataFrame, x: str, y: str = "latency_p95",
                        by: str | None = "design", x_title: str = "arrival rate (per s)",
-                       y_title: str = "p95 latency (s)") -> go.Figure:
+                       y_title: str = "p95 latency (s)", styled: bool = True) -> go.Figure:
     """A sweep's ``y`` against ``x``: the mean over seeds as a line and its 95% confidence
     interval as a shaded band, one colour per value of ``by`` (a design name column)."""
     fig = go.Figure()
     groups = table.groupby(by, sort=False) if by else [("simulated", table)]
     for name, part in groups:
-        points, colour = mean_with_ci(part, x, y), _colour(str(name))
+        points, tint = mean_with_ci(part, x, y), colour(str(name))
         fig.add_scatter(x=list(points[x]) + list(points[x])[::-1],
                         y=list(points["high"]) + list(points["low"])[::-1], fill="toself",
-                        fillcolor=colour, opacity=0.2, line={"width": 0}, hoverinfo="skip",
+                        fillcolor=tint, opacity=0.2, line={"width": 0}, hoverinfo="skip",
                         showlegend=False)
         fig.add_scatter(x=points[x], y=points["mean"], mode="lines+markers", name=str(name),
-                        line={"color": colour})
-    return _layout(fig, x_title, y_title, f"{y.replace('_', ' ')} against load")
+                        line={"color": tint})
+    return layout(fig, x_title, y_title, f"{y.replace('_', ' ')} against load", styled)
+

@@ -1,29 +1,46 @@
-"""Explorers: sliders that re-run a scenario and redraw its charts in place.
+"""Explorers: controls that re-run a simulation and redraw its charts in place.
 
-``explore(scenario, controls=[...], views=[...])`` returns an :class:`Explorer`: a panel of
-controls (sliders, dropdowns, a seed box), live plotly ``FigureWidget`` charts and a small summary
-table. Moving a control changes the scenario (each control knows how: set a field, add a fault),
-runs it once per design with the same seed, and updates the charts inside ``batch_update`` so they
-redraw once. A setting seen before is served from a cache, so moving a slider back is instant.
+An :class:`Explorer` is three things wired together, like a mixing desk: **controls** (sliders,
+dropdowns, a seed box), a **compute** function that turns the controls' values into results (run
+a scenario once per design, say), and **views**, chart functions that draw those results. Moving
+a control calls compute and redraws every chart inside ``batch_update``, so each redraws once. A
+setting seen before is served from a cache, so moving a slider back is instant.
+
+:func:`explore` builds the common explorer: a scenario, controls that change it, and the same
+seed run on each design to compare. ``explore(scenario, controls=[...], views=[...])``.
+
+A control is a :class:`Control`, made by one of two constructors:
+
+* :func:`slider` ``(label, low, high, step, value, apply=...)``, a number;
+* :func:`pick` ``(label, options, value, apply=...)``, a dropdown of values, or of names that
+  stand for values (``{"off": None, "on": BREAKER}``).
+
+``apply`` says what the control does to the scenario: a dotted path (``"workers.count"``) sets
+that field; a function ``apply(scenario, value) -> scenario`` does anything else (add a fault,
+set two fields). :func:`outage`, :func:`latency_spike`, :func:`crash` and :func:`flash_crowd`
+are sliders whose ``apply`` adds a fault of that strength (0, or 1 for a factor: no fault).
+
+A view is a function ``view(results, scenario) -> plotly Figure``; if it also takes a keyword
+``styled``, the explorer passes ``styled=False`` when it redraws and keeps only the new traces
+and shapes (see :func:`simlib.plots.layout`). :data:`VIEWS` names the standard charts, so that
+``views=["latency_cdf", "in_system"]`` works too.
 
 Everything works without a browser: setting ``explorer.controls["arrival rate"].value = 3`` in
 Python re-runs and updates ``explorer.figures``; tests and benchmarks drive explorers that way,
-and ``explorers()`` lists the ones alive in this kernel.
-
-A control is a :class:`Control`: a label, a widget factory and an ``apply(scenario, value)``.
-:func:`slider`, :func:`choice` and :func:`pick` set a scenario field by its dotted path;
-:func:`outage`, :func:`latency_spike`, :func:`crash` and :func:`flash_crowd` add a fault whose
-strength is the slider's value (0 = no fault).
+and :func:`explorers` lists the ones alive in this kernel.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from types import MappingProxyType
+from typing import Any
 
 import ipywidgets as w
 import pandas as pd
@@ -31,12 +48,19 @@ import plotly
 import plotly.graph_objects as go
 
 from . import plots
+from .capacity import mmc_p95
 from .config import Architecture, FlashCrowd
 from .engine import run
 from .faults import Crash, LatencySpike, Outage, windows
+from .records import Result
 from .scenario import Scenario
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()
+
+Apply = str | Callable[[Scenario, Any], Scenario] | None
+"""What a control does to the scenario: a dotted path to set, a function, or None (nothing: a
+control that only the compute function reads, such as a requirement)."""
+View = str | Callable[..., go.Figure]
 
 
 @dataclass(frozen=True)
@@ -45,205 +69,227 @@ class Control:
 
     label: str
     make: Callable[[], w.ValueWidget]
-    apply: Callable[[Scenario, object], Scenario]
+    apply: Callable[[Scenario, Any], Scenario]
 
 
-def _style():
-    return {"description_width": "initial"}
+def _applier(apply: Apply) -> Callable[[Scenario, Any], Scenario]:
+    if apply is None:
+        return lambda scenario, value: scenario
+    if isinstance(apply, str):
+        return lambda scenario, value: scenario.with_(**{apply: value})
+    return apply
 
 
-def slider(path: str, low: float, high: float, step: float, label: str | None = None,
-           value: float | None = None, integer: bool = False) -> Control:
-    """A slider setting the field at ``path`` (bounded to valid values by ``low``/``high``)."""
+STYLE = {"description_width": "initial"}
+WIDTH = "340px"
+
+
+def slider(label: str, low: float, high: float, step: float, value: float,
+           apply: Apply = None, integer: bool = False, **options) -> Control:
+    """A slider from ``low`` to ``high`` (so no invalid scenario can be asked for) that redraws
+    when released, not while dragged. ``options`` go to the widget (``readout_format=".1%"``)."""
     kind = w.IntSlider if integer else w.FloatSlider
 
     def make():
-        return kind(min=low, max=high, step=step, value=value if value is not None else low,
-                    description=label or path, continuous_update=False, style=_style(),
-                    layout=w.Layout(width="340px"))
-    return Control(label or path, make, lambda s, v: s.with_(**{path: v}))
+        return kind(min=low, max=high, step=step, value=value, description=label,
+                    continuous_update=False, style=STYLE, layout=w.Layout(width=WIDTH),
+                    **options)
+    return Control(label, make, _applier(apply))
 
 
-def choice(path: str, options: Sequence, label: str | None = None, value=None) -> Control:
-    """A dropdown setting the field at ``path`` to one of ``options``."""
+def pick(label: str, options: Sequence | Mapping[str, Any], value: Any,
+         apply: Apply = None) -> Control:
+    """A dropdown. ``options`` is a list of values, or a mapping of names to what they stand
+    for: the learner reads a name ("10% of successes", "off"), ``apply`` gets the object (a
+    name may stand for None). ``value`` is the name (or value) shown first."""
+    names = list(options)
+
     def make():
-        return w.Dropdown(options=list(options), value=value if value is not None
-                          else options[0], description=label or path, style=_style())
-    return Control(label or path, make, lambda s, v: s.with_(**{path: v}))
+        return w.Dropdown(options=names, value=value, description=label, style=STYLE)
+    chosen = _applier(apply)
+    if isinstance(options, Mapping):
+        return Control(label, make, lambda scenario, name: chosen(scenario, options[name]))
+    return Control(label, make, chosen)
 
 
-def pick(path: str, options: Mapping[str, object], label: str, value: str) -> Control:
-    """A dropdown of named settings for the field at ``path``: the learner reads a name ("10%
-    of successes", "off"), the scenario gets the object it stands for (a name may stand for
-    None)."""
-    def make():
-        return w.Dropdown(options=list(options), value=value, description=label,
-                          style=_style())
-    return Control(label, make, lambda s, v: s.with_(**{path: options[v]}))
-
-
-def _with_fault(scenario: Scenario, fault) -> Scenario:
+def with_fault(scenario: Scenario, fault) -> Scenario:
+    """``scenario`` with one more fault."""
     return scenario.with_(faults=scenario.faults + (fault,))
 
 
 def outage(target: str = "llm", start: float = 200.0, duration: float = 60.0,
            label: str | None = None) -> Control:
     """A slider for the error rate of an outage window (0 = none, 1 = full outage)."""
-    def make():
-        return w.FloatSlider(min=0, max=1, step=0.05, value=0, continuous_update=False,
-                             description=label or f"{target} outage error rate",
-                             style=_style(), layout=w.Layout(width="340px"))
-
-    def apply(scenario, value):
-        return _with_fault(scenario, Outage(target, start, duration, value)) if value else \
-            scenario
-    return Control(label or f"{target} outage", make, apply)
+    def apply(scenario, rate):
+        return with_fault(scenario, Outage(target, start, duration, rate)) if rate else scenario
+    return slider(label or f"{target} outage error rate", 0, 1, 0.05, 0, apply)
 
 
 def latency_spike(target: str = "llm", start: float = 200.0, duration: float = 60.0,
                   label: str | None = None) -> Control:
     """A slider for the slow-down factor of a latency spike (1 = none)."""
-    def make():
-        return w.FloatSlider(min=1, max=20, step=0.5, value=1, continuous_update=False,
-                             description=label or f"{target} slow-down x", style=_style(),
-                             layout=w.Layout(width="340px"))
-
-    def apply(scenario, value):
-        return _with_fault(scenario, LatencySpike(target, start, duration, value)) \
-            if value > 1 else scenario
-    return Control(label or f"{target} latency spike", make, apply)
+    def apply(scenario, factor):
+        return with_fault(scenario, LatencySpike(target, start, duration, factor)) \
+            if factor > 1 else scenario
+    return slider(label or f"{target} slow-down x", 1, 20, 0.5, 1, apply)
 
 
 def crash(target: str = "workers", at: float = 200.0, label: str | None = None) -> Control:
     """A slider for the restart time of a crash of replica 0 at ``at`` (0 = no crash)."""
-    def make():
-        return w.FloatSlider(min=0, max=300, step=10, value=0, continuous_update=False,
-                             description=label or f"{target} crash: restart (s)",
-                             style=_style(), layout=w.Layout(width="340px"))
-
-    def apply(scenario, value):
-        return _with_fault(scenario, Crash(target, at, value)) if value else scenario
-    return Control(label or f"{target} crash", make, apply)
+    def apply(scenario, restart):
+        return with_fault(scenario, Crash(target, at, restart)) if restart else scenario
+    return slider(label or f"{target} crash: restart (s)", 0, 300, 10, 0, apply)
 
 
 def flash_crowd(start: float = 200.0, duration: float = 60.0,
                 label: str | None = None) -> Control:
     """A slider for the arrival-rate factor of a flash crowd (1 = none)."""
-    def make():
-        return w.FloatSlider(min=1, max=10, step=0.5, value=1, continuous_update=False,
-                             description=label or "flash crowd x", style=_style(),
-                             layout=w.Layout(width="340px"))
-
-    def apply(scenario, value):
-        return _with_fault(scenario, FlashCrowd(start, duration, value)) if value > 1 \
+    def apply(scenario, factor):
+        return with_fault(scenario, FlashCrowd(start, duration, factor)) if factor > 1 \
             else scenario
-    return Control(label or "flash crowd", make, apply)
+    return slider(label or "flash crowd x", 1, 10, 0.5, 1, apply)
 
 
-def _mmc_p95(scenario: Scenario) -> float | None:
-    """The M/M/c formula's p95 time in system for a scenario shaped like ``presets.mmc``."""
-    from .theory import mmc_sojourn_quantile
-    servers = scenario.workers.count * scenario.workers.slots
-    try:
-        return mmc_sojourn_quantile(scenario.workload.arrival_rate, scenario.llm.ttft.mean,
-                                    servers, 0.95)
-    except ValueError:  # no steady state
-        return None
+# -- the standard views: {design: Result} -> a figure ----------------------------------------
 
 
-VIEWS: dict[str, Callable] = {
-    "p95_vs_formula": lambda results, s: plots.p95_against_formula(
-        {n: r.summary()["latency_p95"] for n, r in results.items()}, _mmc_p95(s)),
-    "latency_cdf": lambda results, s: plots.latency_cdf(
-        {n: r.turns for n, r in results.items()}),
-    "goodput": lambda results, s: plots.goodput_over_time(
-        {n: r.turns for n, r in results.items()}, s.duration, windows=windows(s)),
-    "outcomes": lambda results, s: plots.outcomes({n: r.turns for n, r in results.items()}),
-}
+def _turns(results: Mapping[str, Result]) -> dict[str, pd.DataFrame]:
+    return {name: result.turns for name, result in results.items()}
 
 
-def _timeline_view(column: str, title: str) -> Callable:
-    return lambda results, s: plots.timeline({n: r.timeline for n, r in results.items()},
-                                             column, title, windows(s))
+def p95_vs_formula(results: Mapping[str, Result], scenario: Scenario,
+                   styled: bool = True) -> go.Figure:
+    """Simulated p95 per design against the M/M/c formula's (a scenario shaped like
+    ``presets.mmc``)."""
+    return plots.p95_against_formula({n: r.summary()["latency_p95"] for n, r in results.items()},
+                                     mmc_p95(scenario, "stateless"), styled)
 
 
-VIEWS.update({
-    "in_system": _timeline_view("in_system", "Turns in the system"),
-    "queued": _timeline_view("queued", "Turns waiting for a worker"),
-    "busy": _timeline_view("busy", "Worker slots held by turns"),
-    "cpu_busy": _timeline_view("cpu_busy", "CPU slots busy"),
-    "store_busy": _timeline_view("store_busy", "Store connections busy"),
-    "workers_up": _timeline_view("workers_up", "Workers up"),
+def latency_cdf(results: Mapping[str, Result], scenario: Scenario,
+                styled: bool = True) -> go.Figure:
+    """The latency distribution of ok turns, per design."""
+    return plots.latency_cdf(_turns(results), styled)
+
+
+def goodput(results: Mapping[str, Result], scenario: Scenario, styled: bool = True) -> go.Figure:
+    """Ok turns per second over time, per design, fault windows shaded."""
+    return plots.goodput_over_time(_turns(results), scenario.duration, windows=windows(scenario),
+                                   styled=styled)
+
+
+def outcomes(results: Mapping[str, Result], scenario: Scenario, styled: bool = True) -> go.Figure:
+    """How the measured turns ended, per design."""
+    return plots.outcomes(_turns(results), styled)
+
+
+def timeline(column: str, title: str) -> Callable[..., go.Figure]:
+    """A view of one timeline column over time, per design, fault windows shaded."""
+    def view(results: Mapping[str, Result], scenario: Scenario, styled: bool = True):
+        return plots.timeline({n: r.timeline for n, r in results.items()}, column, title,
+                              windows(scenario), styled)
+    view.__name__ = column
+    return view
+
+
+VIEWS: Mapping[str, Callable[..., go.Figure]] = MappingProxyType({
+    "p95_vs_formula": p95_vs_formula, "latency_cdf": latency_cdf, "goodput": goodput,
+    "outcomes": outcomes,
+    "in_system": timeline("in_system", "Turns in the system"),
+    "queued": timeline("queued", "Turns waiting for a worker"),
+    "busy": timeline("busy", "Worker slots held by turns"),
+    "cpu_busy": timeline("cpu_busy", "CPU slots busy"),
+    "store_busy": timeline("store_busy", "Store connections busy"),
+    "workers_up": timeline("workers_up", "Workers up"),
 })
-"""The charts an explorer can show, by name: each makes a figure from {design: Result}."""
+"""The standard charts, by name (read-only): a panel's own charts are passed as functions."""
 
 SUMMARY = ("goodput", "latency_p50", "latency_p95", "error_rate", "availability",
            "cost_per_ok", "utilisation")
 
 
-class Explorer:
-    """A live panel: ``controls`` (label -> widget), ``figures`` (FigureWidgets),
-    ``update()``, ``timings`` (seconds each update took) and ``results`` (the last runs)."""
+def design_summary(results: Mapping[str, Result]) -> pd.DataFrame:
+    """The summary numbers of each design's run, one row per design."""
+    return pd.DataFrame({name: r.summary()[list(SUMMARY)] for name, r in results.items()}).T
 
-    def __init__(self, scenario: Scenario, controls: Sequence[Control],
-                 views: Sequence[str], compare: Sequence[Architecture] = (), seed: int = 0):
-        unknown = [v for v in views if v not in VIEWS]
-        if unknown:
-            raise ValueError(f"views must be among {sorted(VIEWS)}, got {unknown}")
-        self.scenario, self.views = scenario, list(views)
-        self.designs = [scenario.architecture, *compare]
-        self.specs = {c.label: c for c in controls}
+
+def _view(view: View) -> Callable[..., go.Figure]:
+    if callable(view):
+        return view
+    if view not in VIEWS:
+        raise ValueError(f"views must be functions or among {sorted(VIEWS)}, got {view!r}")
+    return VIEWS[view]
+
+
+class Explorer:
+    """A live panel: ``controls`` (label -> widget, the seed box last), ``figures`` (plotly
+    FigureWidgets), ``update()``, ``timings`` (seconds each update took), ``results`` (what
+    compute returned last) and ``summary()``.
+
+    ``compute(values)`` gets the controls' values (label -> value, the seed included) and
+    returns the results the ``views`` draw; ``scenario(values)`` is the scenario they describe
+    (the views get it too). ``summary(results)`` is the table under the charts; ``table``, if
+    given, is what is shown of it (default: the summary itself)."""
+
+    def __init__(self, controls: Sequence[Control], views: Sequence[View],
+                 compute: Callable[[dict], Any], scenario: Callable[[dict], Scenario],
+                 summary: Callable[[Any], pd.DataFrame] = design_summary,
+                 table: Callable[[Any], pd.DataFrame] | None = None, seed: int = 0):
+        self.compute, self.describe = compute, scenario
+        self._summary, self._shown = summary, table or summary
+        self._draw = [_view(v) for v in views]
+        self.views = [v if isinstance(v, str) else v.__name__ for v in views]
+        self._styles = ["styled" in inspect.signature(v).parameters for v in self._draw]
         self.controls = {c.label: c.make() for c in controls}
         self.controls["seed"] = w.BoundedIntText(value=seed, min=0, max=10**6,
-                                                 description="seed", style=_style(),
+                                                 description="seed", style=STYLE,
                                                  layout=w.Layout(width="160px"))
         self.timings: list[float] = []
-        self._cache: dict[tuple, dict] = {}
-        self.results = self._run()
-        self.figures = [share_plotly(go.FigureWidget(VIEWS[v](self.results, self.current())))
-                        for v in self.views]
-        self.table = w.HTML(self._table())
+        self._cache: dict[tuple, Any] = {}
+        self.results = self._compute()
+        self.figures = [share_plotly(go.FigureWidget(view(self.results, self.current())))
+                        for view in self._draw]
+        self.table = w.HTML(self._html())
         for widget in self.controls.values():
             widget.observe(lambda _: self.update(), names="value")
         self.widget = w.VBox([w.HBox(list(self.controls.values()),
                                      layout=w.Layout(flex_flow="row wrap")),
                               w.HBox(self.figures, layout=w.Layout(flex_flow="row wrap")),
                               self.table])
+        _LIVE.add(self)
+
+    def values(self) -> dict[str, Any]:
+        """The controls' values now, by label (the seed included)."""
+        return {label: widget.value for label, widget in self.controls.items()}
 
     def current(self) -> Scenario:
         """The scenario the controls describe now."""
-        scenario = self.scenario
-        for label, spec in self.specs.items():
-            scenario = spec.apply(scenario, self.controls[label].value)
-        return scenario
+        return self.describe(self.values())
 
-    def _run(self) -> dict:
-        key = tuple(widget.value for widget in self.controls.values())
+    def _compute(self):
+        values = self.values()
+        key = tuple(values.values())
         if key not in self._cache:
-            scenario, seed = self.current(), self.controls["seed"].value
-            self._cache[key] = {d.name: run(scenario.with_(architecture=d), seed)
-                                for d in self.designs}
+            self._cache[key] = self.compute(values)
         return self._cache[key]
 
     def update(self) -> None:
-        """Re-run for the controls' values (or reuse a cached run) and redraw in place."""
+        """Compute for the controls' values (or reuse a cached result) and redraw in place."""
         began = time.perf_counter()
-        self.results = self._run()
+        self.results = self._compute()
         scenario = self.current()
-        for view, figure in zip(self.views, self.figures, strict=True):
-            with plots.data_only():
-                fresh = VIEWS[view](self.results, scenario)
+        for view, styles, figure in zip(self._draw, self._styles, self.figures, strict=True):
+            fresh = view(self.results, scenario, styled=False) if styles \
+                else view(self.results, scenario)
             with figure.batch_update():
                 for old, new in zip(figure.data, fresh.data, strict=True):
                     old.x, old.y = new.x, new.y
                 figure.layout.shapes = fresh.layout.shapes
-        self.table.value = self._table()
+        self.table.value = self._html()
         self.timings.append(time.perf_counter() - began)
 
     def summary(self) -> pd.DataFrame:
-        """The summary numbers of the last runs, one row per design."""
-        return pd.DataFrame({name: r.summary()[list(SUMMARY)]
-                             for name, r in self.results.items()}).T
+        """The table of the last results (default: one row of summary numbers per design)."""
+        return self._summary(self.results)
 
     def close(self) -> None:
         """Close every widget of this explorer: the kernel keeps an open widget (and so the
@@ -254,12 +300,38 @@ class Explorer:
             widget.close()
         _LIVE.discard(self)
 
-    def _table(self) -> str:
-        return self.summary().to_html(float_format=lambda v: f"{v:.3g}", border=0)
+    def _html(self) -> str:
+        return self._shown(self.results).to_html(float_format=lambda v: f"{v:.3g}", border=0)
 
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
+
+
+def explore(scenario: Scenario, controls: Sequence[Control] = (),
+            views: Sequence[View] = ("latency_cdf", "in_system"),
+            compare: Sequence[Architecture] = (), seed: int = 0) -> Explorer:
+    """The common explorer: ``scenario`` changed by each control's ``apply`` in turn, run with
+    the seed box's seed on its own design and on each of ``compare`` (the same seed: the same
+    arrivals), drawn by ``views``, with one summary row per design under the charts."""
+    designs = [scenario.architecture, *compare]
+    specs = list(controls)
+
+    def describe(values: dict) -> Scenario:
+        changed = scenario
+        for spec in specs:
+            changed = spec.apply(changed, values[spec.label])
+        return changed
+
+    def compute(values: dict) -> dict[str, Result]:
+        changed = describe(values)
+        return {d.name: run(changed.with_(architecture=d), values["seed"]) for d in designs}
+    return Explorer(specs, views, compute, describe, seed=seed)
+
+
+def explorers() -> list[Explorer]:
+    """The explorers alive in this kernel (benchmarks and tests drive them)."""
+    return list(_LIVE)
 
 
 SHARED = "const key = Symbol.for("
@@ -290,21 +362,3 @@ def shared_module(esm: str) -> str:
             "globalThis[key] ??= import(URL.createObjectURL(new Blob(\n"
             f"  [{json.dumps(esm)}], {{type: 'text/javascript'}})));\n"
             "export default (await globalThis[key]).default;\n")
-
-
-def explore(scenario: Scenario, controls: Sequence[Control] = (),
-            views: Sequence[str] = ("latency_cdf", "in_system"),
-            compare: Sequence[Architecture] = (), seed: int = 0) -> Explorer:
-    """Build an :class:`Explorer` (see the module docstring) and remember it."""
-    return register(Explorer(scenario, controls, views, compare, seed))
-
-
-def register(explorer: Explorer) -> Explorer:
-    """Remember an explorer (or a subclass's instance) so that :func:`explorers` lists it."""
-    _LIVE.add(explorer)
-    return explorer
-
-
-def explorers() -> list[Explorer]:
-    """The explorers alive in this kernel (benchmarks and tests drive them)."""
-    return list(_LIVE)

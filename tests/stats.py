@@ -10,13 +10,13 @@ chosen to pass (seed ranges start at 0).
 
 from __future__ import annotations
 
-from simlib.experiment import confidence_interval
+from simlib.stats import confidence_interval
 
 LEVEL = 0.999
 
 
 def assert_in_ci(values, expected: float, what: str, level: float = LEVEL) -> None:
-    mean, low, high = confidence_interval(values, level)
-    assert low <= expected <= high, (
-        f"{what}: formula {expected:.4f} outside the {level:.0%} CI [{low:.4f}, {high:.4f}] "
-        f"of the simulated mean {mean:.4f} over {len(values)} replications")
+    ci = confidence_interval(values, level)
+    assert ci.covers(expected), (
+        f"{what}: formula {expected:.4f} outside the {level:.1%} CI of the simulated mean, "
+        f"{ci:.4f}, over {len(values)} replications")

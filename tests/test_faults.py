@@ -26,7 +26,6 @@ from simlib import faults as fl
 from simlib.components import Faultable
 from simlib.dists import Deterministic as D
 from simlib.dists import Exponential, LogNormal, Uniform
-from simlib.experiment import confidence_interval
 from simlib.faults import (
     Crash,
     LatencySpike,
@@ -36,6 +35,7 @@ from simlib.faults import (
     RandomOutages,
 )
 from simlib.metrics import CAUSES
+from simlib.stats import confidence_interval
 from simlib.streams import Streams
 
 CPU, LLM_TIME, TOOL_TIME = 0.1, 2.0, 1.0

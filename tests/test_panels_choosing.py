@@ -13,42 +13,33 @@ import numpy as np
 import pandas as pd
 import pytest
 from panels import SEEDS, bars, per_seed
-from stats import assert_in_ci
+from stats import LEVEL, assert_in_ci
 
 import simlib as sl
+from simlib import capacity, presets, stats
 from simlib.panels import choosing as ch
 
 MONOLITHS = {d.name for d in sl.DESIGNS if d.deployment == "monolith"} | {
-    f"{ch.CHECKPOINTED.name} + checkpoints"}
+    f"{presets.STATEFUL_ASYNC.name} + checkpoints"}
 SYNC = [d.name for d in sl.DESIGNS if d.execution == "sync"]
 ASYNC = [d.name for d in sl.DESIGNS if d.execution == "async"]
 
 
-def test_pareto_front_keeps_exactly_the_undominated_rows():
-    table = pd.DataFrame({"cost": [1.0, 2.0, 3.0, 2.5, 1.0], "p95": [3.0, 2.0, 1.0, 2.5, 3.0],
-                          "availability": [0.9, 0.9, 0.9, 0.9, 0.95]},
-                         index=list("ABCDE"))
-    front = ch.pareto_front(table, lower=("cost", "p95"), higher=("availability",))
-    # D is dearer and slower than B; A ties E on cost and p95 but E is more available
-    assert list(front[front].index) == ["B", "C", "E"]
-
-
 def test_size_fleet_follows_the_utilisation_rule():
-    pilot = ch.agent(faults=(), **{"workload.arrival_rate": 2.0})
-    sync = ch.size_fleet(pilot.with_(architecture=ch.LOW_BUDGET))
-    d = ch.demand(sync)
+    pilot = presets.chat_agent(faults=(), **{"workload.arrival_rate": 2.0})
+    sync = capacity.size_fleet(pilot.with_(architecture=presets.SIMPLE))
+    d = capacity.demand(sync)
     busy = d["turns"] * d["turn_time"] / (sync.workers.count * sync.workers.slots)
     assert 0.6 < busy <= 0.7  # the fewest workers at or under 70% busy
-    asyn = ch.size_fleet(pilot.with_(architecture=ch.HYBRID_BASE))
+    asyn = capacity.size_fleet(pilot.with_(architecture=presets.ASYNC))
     assert asyn.workers.count < sync.workers.count / 3  # async holds slots only for CPU
-    micro = ch.size_fleet(pilot.with_(architecture=sl.Architecture("stateless", "async",
-                                                                   "microservices"),
-                                      **{"tools.search.capacity": 1}))
+    micro = capacity.size_fleet(pilot.with_(architecture=presets.ASYNC_MICROSERVICES,
+                                            **{"tools.search.capacity": 1}))
     assert micro.tools[0].replicas > 1 and micro.workers.count < micro.tools[0].replicas
 
 
 def test_measures_agree_with_the_summary():
-    result = sl.run(ch.chat_for(1.4, 6, restart=60.0).with_(
+    result = sl.run(presets.small_chat(1.4, 6, restart=60.0).with_(
         architecture=sl.Architecture("stateful", "sync", "microservices")), seed=1)
     m, s = ch.measures(result), result.summary()
     assert m["cost_per_1k"] == pytest.approx(1000 * s["cost_per_ok"])
@@ -70,19 +61,29 @@ def settle(picker, **settings):
         picker.controls[label].value = value
 
 
-def each_seed(picker, settings: dict) -> list[pd.DataFrame]:
-    """The ranked table for each of SEEDS, the chooser settled with ``settings``."""
+def each_seed(picker, settings: dict, seeds=SEEDS) -> list[pd.DataFrame]:
+    """The ranked table for each of ``seeds``, the chooser settled with ``settings``."""
     settle(picker, **settings)
-    return per_seed(picker, lambda p: p.summary())
+    return per_seed(picker, lambda p: p.summary(), seeds)
+
+
+#: Days for the statistical chooser tests: a crash or an on-premises queue near its target
+#: touches few turns in a 200 s run, so one day (or three) says little.
+DAYS = range(20)
+
+
+def by_seed(tables: list[pd.DataFrame], column: str) -> pd.DataFrame:
+    """One row per seed, one column per design: ``column`` of each ranked table."""
+    return pd.DataFrame([t[column] for t in tables]).reset_index(drop=True)
 
 
 def test_requirements_rerank_cached_runs(picker):
     settle(picker)
-    runs, before = len(picker._cache), len(picker.timings)
+    runs, before = len(picker.compute.runs), len(picker.timings)
     for budget in (0.5, 2.0, ch.DEFAULTS[ch.BUDGET]):
         picker.controls[ch.BUDGET].value = budget
     picker.controls[ch.P95].value = 10
-    assert len(picker._cache) == runs  # no new simulation for a requirement
+    assert len(picker.compute.runs) == runs  # no new simulation for a requirement
     assert len(picker.timings) == before + 4 and all(t > 0 for t in picker.timings)
     settle(picker)
 
@@ -123,19 +124,33 @@ def test_a_deep_conversation_slows_stateless_designs(picker):
 
 
 def test_a_crash_costs_stateful_designs_their_history(picker):
-    tables = each_seed(picker, {ch.DEPTH: 8, ch.CRASH: 60.0})
-    lost = sum(t["context_lost"] for t in tables)
-    for name in lost.index:
-        if name.startswith("stateless") or name.endswith("checkpoints"):
-            assert lost[name] == 0
-        else:
-            assert lost[name] > 0.01
+    """A crash of worker 0 takes the histories it held with it, so each plain stateful design
+    loses some (its 99.9% CI over 20 days excludes 0), and more than the design that writes a
+    checkpoint every turn (paired by day: the same sessions). A checkpointed async design can
+    still lose the message of a turn in flight at the crash (acknowledged, not checkpointed),
+    which is why it is compared, not held at 0. Stateless designs keep every history in the
+    store: none lost, on any day. Every design fails the turns in flight on the crashed worker
+    (unavailability above 0 on average)."""
+    tables = each_seed(picker, {ch.DEPTH: 8, ch.CRASH: 60.0}, DAYS)
+    lost, up = by_seed(tables, "context_lost"), by_seed(tables, "availability")
+    checkpointed = f"{presets.STATEFUL_ASYNC.name} + checkpoints"
+    for name in lost.columns:
+        if name.startswith("stateless"):
+            assert (lost[name] == 0).all(), name
+        elif name != checkpointed:
+            assert stats.confidence_interval(lost[name], LEVEL).low > 0, name
+            assert stats.difference(lost[name], lost[checkpointed], LEVEL).low > 0, name
+        assert stats.confidence_interval(1 - up[name], LEVEL).low > 0, name
     assert any("lost their history" in why for t in tables for why in t["why"])
-    assert all((t["availability"] < 1).all() for t in tables)  # turns in flight fail
 
 
 def test_requiring_compliance_flags_cloud_designs_and_adds_hybrids(picker):
-    tables = each_seed(picker, {ch.COMPLIANCE: "required", ch.BUDGET: 3.0})
+    """Compliance required: on every day, every cloud-only design violates (and says so) and
+    misses, three hybrids join, the queueing and shedding ones never violate, and whatever
+    meets every requirement is a hybrid, ranked first. With a $3 budget and the default 15 s
+    p95 target the queueing hybrid sits near both limits, so whether it meets is a matter of
+    the day: it does on a share of the days whose Wilson interval is well above 0."""
+    tables = each_seed(picker, {ch.COMPLIANCE: "required", ch.BUDGET: 3.0}, DAYS)
     for table in tables:
         assert len(table) == 8 + 1 + 3
         for name in sl.DESIGNS:
@@ -147,7 +162,12 @@ def test_requiring_compliance_flags_cloud_designs_and_adds_hybrids(picker):
         for name in hybrids:
             if "(queue)" in name or "(shed)" in name:
                 assert table.loc[name, "violations"] == 0  # by construction
-        assert table.iloc[0]["violations"] == 0 and table.iloc[0]["meets"]
+        meets = table.index[table["meets"]]
+        assert set(meets) <= set(hybrids) and (table["violations"][meets] == 0).all()
+        assert list(meets) == list(table.index[:len(meets)])  # meeting designs come first
+    queueing = f"{presets.ASYNC.name} + on-prem (queue)"
+    met = by_seed(tables, "meets")[queueing]
+    assert stats.wilson(int(met.sum()), len(met), LEVEL).low > 0.1
     labels = set(picker.figures[0].data[0].y) | set(picker.figures[0].data[1].y)
     assert any("on-prem" in label for label in labels)
     settle(picker, **{ch.COMPLIANCE: "not required"})

@@ -10,9 +10,10 @@ import pytest
 from panels import SEEDS, bars, median_latency, per_seed, window_mean
 
 import simlib as sl
+from simlib import presets
 from simlib.panels import deployment as dep
 
-MONO, MICRO = dep.MONOLITH.name, dep.MICROSERVICES.name
+MONO, MICRO = presets.SIMPLE.name, presets.MICROSERVICES.name
 
 
 def turns_ending(explorer, outcome: str = "failed") -> dict[str, int]:
@@ -116,22 +117,31 @@ def test_network_errors_lower_microservices_availability_only(network):
 
 def test_a_partition_cuts_microservices_goodput_for_its_window(network):
     calm = goodput(network, 150, 270)
-    network.controls["partition to code"].value = 120
+    network.controls["partition to code (s)"].value = 120
     cut, before = goodput(network, 150, 270), goodput(network, 60, 150)
-    network.controls["partition to code"].value = 0
+    network.controls["partition to code (s)"].value = 0
     assert cut[MICRO] < 0.5 * before[MICRO]
     assert cut[MONO] == calm[MONO]  # a monolith's tool calls never cross the network
 
 
 def test_in_series_turns_call_the_context_service_and_the_code_tool_once():
-    turns = sl.run(dep.in_series(duration=300), seed=0).turns
+    turns = sl.run(presets.tool_heavy_in_series(duration=300), seed=0).turns
     done = turns[turns["outcome"] == "ok"]
     assert len(done) > 100
     assert (done["tool_calls"] == 1).all() and (done["store_ops"] == 1).all()
 
 
 def test_size_for_p95_finds_more_capacity_meets_the_target():
-    scenario = dep.tool_heavy(duration=300, **{"workload.arrival_rate": 0.4})
+    scenario = presets.tool_heavy(duration=300, **{"workload.arrival_rate": 0.4})
     table = dep.size_for_p95(scenario, "workers.count", [1, 3], target=40.0, seeds=range(2))
-    assert list(table["meets"]) == [False, True]
+    assert list(table["meets"]) == [False, True] and list(table.index) == [1, 3]
     assert table["infra_per_hour"].is_monotonic_increasing
+    assert (table["low"] <= table["mean"]).all() and (table["mean"] <= table["high"]).all()
+
+
+def test_blast_radius_runs_both_deployments_on_the_same_seeds():
+    runs = dep.blast_radius(presets.tool_heavy(duration=300), "code", 30, at=150.0,
+                            seeds=range(2))
+    assert sorted(set(runs["design"])) == ["microservices", "monolith"]
+    assert list(runs["seed"]) == [0, 1, 0, 1] and (runs["tool"] == "code").all()
+    assert (runs["n_failed"] >= runs["cause_crash"] + runs["cause_service_down"]).all()

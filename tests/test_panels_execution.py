@@ -4,13 +4,14 @@ Each test moves a control the way a learner would and checks that the charts mov
 direction the mechanism says: sync holds a slot for the whole turn (so it has a ceiling, and
 its backlog grows past it), async holds a CPU slot only for its bursts, and a failure after the
 acknowledgement is silent unless a dead-letter queue redelivers the turn. Plus the formula
-helpers the notebook prints.
+numbers the notebook prints, from simlib.capacity.
 """
 
 import pytest
 from panels import mean_y, move
 
 import simlib as sl
+from simlib import capacity, presets
 from simlib.panels import execution as ex
 
 SYNC, ASYNC = 0, 1  # trace order in every chart: the base design (sync), then async
@@ -25,35 +26,27 @@ def count(figure, trace: int, outcome: str) -> int:
 
 
 def test_turn_time_and_ceilings_follow_the_plan():
-    scenario = ex.agent()
-    parts = ex.step_parts(scenario)
-    assert ex.mean_turn_time(scenario) == pytest.approx(3 * sum(parts.values()))
-    caps = ex.ceilings(scenario)
-    assert caps["sync: worker slots"] == pytest.approx(4 / ex.mean_turn_time(scenario))
-    assert caps["async: CPU slots"] == pytest.approx(4 / 0.15)
+    scenario = presets.tool_agent_turn()
+    parts = capacity.step_parts(scenario)
+    assert capacity.mean_turn_time(scenario) == pytest.approx(3 * sum(parts.values()))
+    caps = capacity.ceilings(scenario)
+    assert caps["sync: worker slots"] == pytest.approx(4 / capacity.mean_turn_time(scenario))
+    assert caps["CPU cores"] == pytest.approx(2 * 4 / 0.15)  # 2 workers of 4 cores
     assert caps["LLM: requests/min"] == float("inf")
-    limited = ex.ceilings(scenario.with_(**{"llm.requests_per_minute": 75.0}))
+    limited = capacity.ceilings(scenario.with_(**{"llm.requests_per_minute": 75.0}))
     assert limited["LLM: requests/min"] == pytest.approx(75 / 60 / 3)
 
 
 def test_slot_use_sync_mostly_waits_async_holds_only_cpu():
-    scenario = ex.agent()
-    sync = ex.slot_use(sl.run(scenario, seed=3))
-    asynchronous = ex.slot_use(sl.run(scenario.with_(architecture=ex.ASYNC), seed=3))
-    formula = 1 - 0.15 / ex.mean_turn_time(scenario)
+    scenario = presets.tool_agent_turn()
+    sync = capacity.slot_use(sl.run(scenario, seed=3))
+    asynchronous = capacity.slot_use(sl.run(scenario.with_(architecture=presets.ASYNC), seed=3))
+    formula = 1 - 0.15 / capacity.mean_turn_time(scenario)
     assert sync["idle_share"] == pytest.approx(formula, abs=0.005)
     assert sync["held_seconds"] / sync["turns"] == pytest.approx(
-        ex.mean_turn_time(scenario), rel=0.15)
+        capacity.mean_turn_time(scenario), rel=0.15)
     assert asynchronous["idle_share"] == 0.0
     assert asynchronous["cpu_seconds"] / asynchronous["turns"] == pytest.approx(0.15)
-
-
-def test_text_table_wraps_columns():
-    text = ex.text_table([("a", "one two three four", "x")], ("h1", "h2", "h3"), (3, 10, 2))
-    lines = text.splitlines()
-    assert lines[0].startswith("h1  | h2")
-    assert len(lines) == 4  # header, rule, two wrapped lines
-    assert all(len(line) <= 3 + 10 + 2 + 6 for line in lines)
 
 
 # -- the throughput panel ------------------------------------------------------------------------

@@ -9,9 +9,11 @@ import pytest
 from panels import over_seeds
 
 import simlib as sl
+from simlib import capacity, presets
 from simlib.panels import state
 
-DESIGNS = (state.STATELESS.name, state.STATEFUL.name)
+DESIGNS = (presets.SIMPLE.name, presets.STATEFUL.name)
+CRASH, CHECKPOINT = "workers crash: restart (s)", "checkpoint every N turns (0 = never)"
 
 
 def trace(explorer, view: str, name: str):
@@ -39,7 +41,7 @@ def failed(explorer):
 
 
 def lost(explorer):
-    return [trace(explorer, "state_context_lost", n).y[-1] for n in DESIGNS]
+    return [trace(explorer, "context_lost", n).y[-1] for n in DESIGNS]
 
 
 @pytest.fixture(scope="module")
@@ -81,23 +83,23 @@ def test_too_few_store_connections_make_the_store_the_bottleneck(store):
 
 def test_a_store_outage_fails_stateless_turns_only(store):
     store.controls["seed"].value = 0
-    store.controls["store outage"].value = 1.0
+    store.controls["store outage error rate"].value = 1.0
     errors = store.summary()["error_rate"]
-    store.controls["store outage"].value = 0.0
+    store.controls["store outage error rate"].value = 0.0
     assert errors[DESIGNS[0]] > 0.05 and errors[DESIGNS[1]] == 0, errors
 
 
 def test_sticky_routing_pays_more_as_load_grows(routing):
     def read(explorer):
-        return trace(explorer, "state_sticky_p95", "simulated p95").y
+        return trace(explorer, "sticky_p95", "simulated p95").y
     light, heavy = averaged(routing, [{"turns per second": 1.6}, {"turns per second": 3.4}],
                             read)
     assert heavy[1] - light[1] > heavy[0] - light[0] > 0, (light, heavy)
     assert heavy[1] > 2 * heavy[0]
-    formula = trace(routing, "state_sticky_p95", "formula p95").y
+    formula = trace(routing, "sticky_p95", "formula p95").y
     scenario = routing.current()
-    assert formula == pytest.approx([state.formula_p95(scenario, "stateless"),
-                                     state.formula_p95(scenario, "stateful")])
+    assert formula == pytest.approx([capacity.mmc_p95(scenario, "stateless"),
+                                     capacity.mmc_p95(scenario, "stateful")])
     routing.controls["turns per second"].value = 2.8
 
 
@@ -111,7 +113,7 @@ def test_adding_workers_shortens_both_queues(routing):
 
 def test_a_crash_fails_turns_in_both_and_loses_contexts_only_when_stateful(crashes):
     before = len(crashes.timings)
-    calm, crashed = averaged(crashes, [{"workers crash": 0}, {"workers crash": 60}],
+    calm, crashed = averaged(crashes, [{CRASH: 0}, {CRASH: 60}],
                              lambda e: [*failed(e), *lost(e)])
     assert (crashed[:2] > calm[:2]).all(), (calm, crashed)
     assert crashed[2] == 0 and crashed[3] > calm[3] + 2, (calm, crashed)
@@ -119,25 +121,25 @@ def test_a_crash_fails_turns_in_both_and_loses_contexts_only_when_stateful(crash
 
 
 def test_checkpointing_every_turn_bounds_the_lost_contexts(crashes):
-    never, every = averaged(crashes, [{"workers crash": 60, "checkpoint every": 0},
-                                      {"workers crash": 60, "checkpoint every": 1}], lost)
+    never, every = averaged(crashes, [{CRASH: 60, CHECKPOINT: 0}, {CRASH: 60, CHECKPOINT: 1}],
+                            lost)
     assert every[1] < never[1], (never, every)
-    crashes.controls["checkpoint every"].value = 0
+    crashes.controls[CHECKPOINT].value = 0
 
 
 def test_formulas_and_workers_needed():
     mmc = sl.presets.mmc(3.2, 1.0, 4)
-    assert state.formula_p95(mmc, "stateless") == pytest.approx(
+    assert capacity.mmc_p95(mmc, "stateless") == pytest.approx(
         sl.theory.mmc_sojourn_quantile(3.2, 1.0, 4, 0.95))
-    assert state.formula_p95(mmc, "stateful") == pytest.approx(np.log(20) / (1 - 0.8))
-    assert state.formula_p95(mmc.with_(**{"workers.count": 3}), "stateful") is None
-    target = state.formula_p95(mmc, "stateless")
-    assert state.workers_for_p95(mmc, "stateless", target) == 4
-    assert state.workers_for_p95(mmc, "stateful", target) == 9  # ln 20 / (1 - 3.2 / c) <= 4.74
+    assert capacity.mmc_p95(mmc, "stateful") == pytest.approx(np.log(20) / (1 - 0.8))
+    assert capacity.mmc_p95(mmc.with_(**{"workers.count": 3}), "stateful") is None
+    target = capacity.mmc_p95(mmc, "stateless")
+    assert capacity.workers_for_p95(mmc, "stateless", target) == 4
+    assert capacity.workers_for_p95(mmc, "stateful", target) == 9  # ln 20 / (1 - 3.2 / c) <= 4.74
 
 
 def test_prompt_cache_saving_matches_its_formula():
-    chat = state.chat(**{"store.latency": 0.0, "store.per_1k_tokens": 0.0})
+    chat = presets.multi_turn_chat(**{"store.latency": 0.0, "store.per_1k_tokens": 0.0})
     saved = state.prompt_cache_saving(chat, seed=0)
     expected = (1 - chat.llm.prompt_cache_factor) * chat.llm.ttft.mean
     assert len(saved) > 300 and abs(saved.mean() - expected) < 0.05, (saved.mean(), expected)

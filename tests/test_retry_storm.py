@@ -15,7 +15,7 @@ import pytest
 
 import simlib as sl
 from simlib.experiment import collapse_probability
-from simlib.panels.resilience import SINCE
+from simlib.presets import SINCE
 
 SEEDS = range(30)
 

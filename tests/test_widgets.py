@@ -13,7 +13,7 @@ def small():
 
 
 def test_slider_is_bounded_and_not_continuous():
-    widget = widgets.slider("workload.arrival_rate", 0.5, 2.5, 0.5, "rate", value=2.0).make()
+    widget = widgets.slider("rate", 0.5, 2.5, 0.5, 2.0, "workload.arrival_rate").make()
     assert (widget.min, widget.max, widget.value) == (0.5, 2.5, 2.0)
     assert widget.continuous_update is False
     widget.value = 99  # ipywidgets clamps to the bounds: no invalid scenario can be asked for
@@ -21,8 +21,8 @@ def test_slider_is_bounded_and_not_continuous():
 
 
 def test_moving_a_control_reruns_and_redraws_in_place_and_moving_back_is_cached():
-    explorer = widgets.explore(small(), [widgets.slider("workload.arrival_rate", 0.5, 2.5, 0.5,
-                                                        "rate", value=1.0)],
+    explorer = widgets.explore(small(), [widgets.slider("rate", 0.5, 2.5, 0.5, 1.0,
+                                                        "workload.arrival_rate")],
                                views=["in_system", "latency_cdf"])
     assert explorer in widgets.explorers()
     figure = explorer.figures[0]
@@ -50,7 +50,7 @@ def test_side_by_side_runs_two_designs_on_one_seed():
 def test_fault_controls_add_faults_and_shade_their_window():
     explorer = widgets.explore(small(), [widgets.outage("llm", 100, 50)], views=["in_system"])
     assert explorer.figures[0].layout.shapes == ()
-    explorer.controls["llm outage"].value = 1.0
+    explorer.controls["llm outage error rate"].value = 1.0
     assert len(explorer.current().faults) == 1
     shape = explorer.figures[0].layout.shapes[0]
     assert (shape.x0, shape.x1) == (100, 150)
@@ -65,7 +65,7 @@ def test_the_seed_control_changes_the_dice():
 
 
 def test_unknown_view_is_refused():
-    with pytest.raises(ValueError, match="views must be among"):
+    with pytest.raises(ValueError, match="views must be functions or among"):
         widgets.explore(small(), views=["nope"])
 
 
@@ -80,8 +80,8 @@ def test_percentile_vs_load_draws_a_band_and_a_line_per_design():
 
 
 def test_close_frees_every_widget_and_forgets_the_explorer():
-    explorer = widgets.explore(small(), [widgets.slider("workload.arrival_rate", 0.5, 2.5, 0.5,
-                                                        "rate", value=1.0)],
+    explorer = widgets.explore(small(), [widgets.slider("rate", 0.5, 2.5, 0.5, 1.0,
+                                                        "workload.arrival_rate")],
                                views=["in_system", "latency_cdf"])
     parts = [*explorer.controls.values(), *explorer.figures, explorer.table, explorer.widget]
     assert all(x.comm is not None for x in parts)
@@ -99,9 +99,53 @@ def test_share_plotly_wraps_the_browser_module_once():
 
 def test_redrawing_skips_the_template_but_a_shown_chart_keeps_it():
     results = {"x": sl.run(small(), 0)}
-    with plots.data_only():
-        bare = widgets.VIEWS["latency_cdf"](results, small())
+    bare = widgets.VIEWS["latency_cdf"](results, small(), styled=False)
     full = widgets.VIEWS["latency_cdf"](results, small())
     assert bare.layout.title.text is None and bare.layout.template.layout.plot_bgcolor != "white"
     assert full.layout.title.text and full.layout.template.layout.plot_bgcolor == "white"
     assert [list(t.y) for t in bare.data] == [list(t.y) for t in full.data]
+
+
+def test_an_explorer_redraws_its_charts_unstyled():
+    seen = []
+
+    def chart(results, scenario, styled=True):
+        seen.append(styled)
+        return widgets.VIEWS["latency_cdf"](results, scenario, styled)
+
+    def plain(results, scenario):  # a view that knows nothing of styling still works
+        return widgets.VIEWS["in_system"](results, scenario)
+    explorer = widgets.explore(small(), [widgets.slider("rate", 0.5, 2.5, 0.5, 1.0,
+                                                        "workload.arrival_rate")],
+                               views=[chart, plain])
+    explorer.controls["rate"].value = 2.0
+    assert seen == [True, False] and explorer.views == ["chart", "plain"]
+    assert explorer.figures[0].layout.title.text == "Latency distribution"  # kept from the first
+
+
+def test_pick_applies_what_a_name_stands_for_or_a_function():
+    breaker = sl.CircuitBreaker()
+    named = widgets.pick("breaker", {"off": None, "on": breaker}, "off",
+                         "resilience.llm.breaker")
+    assert named.make().options == ("off", "on")
+    assert named.apply(small(), "on").resilience.llm.breaker == breaker
+    both = widgets.pick("servers", [2, 3], 3, lambda s, n: s.with_(**{"workers.count": n,
+                                                                       "workers.slots": n}))
+    assert both.apply(small(), 2).workers.count == 2 == both.apply(small(), 2).workers.slots
+    knob = widgets.slider("budget", 0.0, 1.0, 0.1, 0.5)  # no apply: only compute reads it
+    assert knob.apply(small(), 0.9) == small()
+
+
+def test_an_explorer_from_a_compute_function_caches_what_it_computed():
+    calls = []
+
+    def compute(values):
+        calls.append(values["n"])
+        return {"stateless/sync/monolith": sl.run(small(), values["seed"])}
+    explorer = widgets.Explorer([widgets.slider("n", 1, 3, 1, 1, integer=True)],
+                                ["latency_cdf"], compute, lambda values: small())
+    explorer.controls["n"].value = 2
+    explorer.controls["n"].value = 1
+    assert calls == [1, 2] and len(explorer.timings) == 2
+    assert explorer in widgets.explorers()
+    explorer.close()

@@ -7,16 +7,18 @@ representative busy window (10 minutes) at that month's arrival rate (:func:`mon
 Two strategies meet the same months with the same seeds:
 
 * **simple first** starts as a stateless/sync/monolith with one worker. Each month it runs what
-  it has; while the SLO is missed it reads the metrics (:func:`loads`), names the saturated
-  resource (:func:`bottleneck`) and makes the smallest change that relieves it
-  (:func:`smallest_fix`), then checks again. Fixes take time to land, so a share ``lag`` of the
+  it has; while the SLO is missed it reads the metrics (``capacity.loads``), names the
+  saturated resource (``capacity.bottleneck``) and makes the smallest change that relieves it
+  (``capacity.smallest_fix``), then checks again. Fixes take time to land, so a share ``lag`` of the
   month is served by the design it started the month with.
 * **complex first** builds stateless/async/microservices on day one, sized (by the same loop) for
   the final month, and keeps it.
 
 :func:`grow` plays the months for one strategy, :func:`growth_figure` draws cost and SLO over
-the months, and :func:`growth_panel` is the explorer. Importing this module adds one chart to
-:data:`simlib.widgets.VIEWS`, ``growth_loads`` (how busy each resource is, per design).
+the months, and :func:`growth_panel` is the explorer, with its :func:`loads_chart`. Reading the
+metrics (``loads``, ``bottleneck``, ``smallest_fix``) is :mod:`simlib.capacity`'s; the product
+and "complex first"'s start are :func:`simlib.presets.product` and
+:func:`simlib.presets.complex_start`.
 """
 
 from __future__ import annotations
@@ -31,185 +33,19 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .. import plots
-from ..config import LLM, Architecture, ContextStore, Tool, Workers, Workload
+from .. import plots, presets, stats
+from ..capacity import SATURATED, bottleneck, loads, smallest_fix, waiting_share
 from ..cost import infrastructure_per_hour
-from ..dists import Exponential, Geometric, LogNormal, Uniform
 from ..engine import run
-from ..experiment import confidence_interval
-from ..metrics import measured, utilisation, window
+from ..metrics import window
 from ..records import Result
 from ..scenario import Scenario
-from ..widgets import VIEWS, Explorer, explore, flash_crowd, slider
-from .execution import slot_use
-
-SIMPLE = Architecture("stateless", "sync", "monolith")
-COMPLEX = Architecture("stateless", "async", "microservices")
-SATURATED = 0.8
-"""A resource whose mean utilisation over the window is at least this is called saturated."""
-WAITING = 0.8
-"""Sync worker slots that spend at least this share of their held time waiting are 'mostly
-waiting': switching to async frees them."""
-
-
-def product(**changes) -> Scenario:
-    """The growing product in its first month: a stateless assistant, sessions of about 3 turns
-    (15 s think time), about 2 agent steps a turn, a search tool call in half the steps
-    (median 0.5 s, p95 3 s, 2 calls at once per replica), a slow context store (0.1 s per 1,000
-    tokens of context) with 2 connections, and a provider quota of 480 requests a minute. It
-    starts small: one sync monolith worker with 8 slots, 0.1 sessions/s, a 10-minute window
-    (2 minutes of warm-up); the SLO: answered ok within 30 s."""
-    scenario = Scenario(
-        architecture=SIMPLE,
-        workload=Workload(arrival_rate=0.1, turns=Geometric(3), think_time=Exponential(15),
-                          steps=Geometric(2), tools_per_step=Uniform(0, 1),
-                          prompt_tokens=LogNormal(median=300, p95=1000),
-                          output_tokens=LogNormal(median=200, p95=600)),
-        tools=(Tool("search", LogNormal(median=0.5, p95=3.0), capacity=2),),
-        store=ContextStore(latency=LogNormal(median=0.05, p95=0.2), per_1k_tokens=0.1,
-                           servers=2),
-        workers=Workers(count=1, slots=8), llm=LLM(requests_per_minute=480.0),
-        duration=600.0, warmup=120.0, slo_latency=30.0, sample_every=2.0)
-    return scenario.with_(**changes)
-
-
-def complex_start(**changes) -> Scenario:
-    """Complex first, before sizing: :func:`product` as stateless/async/microservices with two
-    orchestrators, two search replicas and two context replicas."""
-    return product(**{"architecture": COMPLEX, "workers.count": 2, "tools.search.replicas": 2,
-                      **changes})
+from ..widgets import Explorer, explore, flash_crowd, slider
 
 
 def monthly_rates(first: float = 0.1, growth: float = 1.5, months: int = 8) -> list[float]:
     """Session arrival rate of each month: ``first`` times ``growth`` per month."""
     return [first * growth**m for m in range(months)]
-
-
-# -- reading the metrics -----------------------------------------------------------------------
-
-
-def _tool_capacity(scenario: Scenario, tool: Tool) -> float:
-    """Calls a tool serves at once: per replica, times the monolith's worker replicas (each
-    carries its own copy) or the microservice's replicas."""
-    units = scenario.workers.count if scenario.architecture.deployment == "monolith" \
-        else tool.replicas
-    return float(tool.capacity * units) if tool.capacity else float("inf")
-
-
-def waiting_share(result: Result) -> float:
-    """Share of the time sync turns held a worker slot without using its CPU (the ``idle_share``
-    of :func:`simlib.panels.execution.slot_use`); 0 for async."""
-    if result.scenario.architecture.execution == "async":
-        return 0.0
-    return slot_use(result)["idle_share"]
-
-
-def held_seconds(results: Sequence[Result]) -> float:
-    """Mean seconds a measured, finished turn held its worker slot (admission to finish): the
-    service time of a sync worker slot, for Little's law."""
-    held = []
-    for result in results:
-        turns = measured(result.turns)
-        held.append((turns["finish"] - turns["admitted"]).dropna().to_numpy())
-    return float(np.concatenate(held).mean())
-
-
-def loads(result: Result) -> dict[str, float]:
-    """How busy each resource was over the measured window, as a share of its capacity.
-
-    Worker slots (sync: turns holding a slot; async: CPU bursts, and turns against the in-flight
-    cap) and store connections are read from the timeline. A tool's busy calls are its calls per
-    second times its mean latency (Little's law), over its capacity. ``LLM rate limit`` is the
-    share of turns refused with a 429, a failure rather than a utilisation."""
-    scenario, line = result.scenario, result.timeline
-    line = line[line["time"].to_numpy() >= scenario.warmup]
-    w = scenario.workers
-    out = {}
-    if scenario.architecture.execution == "sync":
-        out["worker slots"] = utilisation(scenario, result.timeline)
-    else:
-        out["CPU slots"] = utilisation(scenario, result.timeline)
-        out["in-flight cap"] = float(line["busy"].mean() / (w.count * w.max_in_flight))
-    if scenario.architecture.state == "stateless" and scenario.store.servers:
-        out["store connections"] = float(line["store_busy"].mean() / scenario.store.servers)
-    turns = measured(result.turns)
-    calls = float(turns["tool_calls"].sum()) / window(scenario)
-    weights = sum(t.weight for t in scenario.tools)
-    for tool in scenario.tools:
-        busy = calls * tool.weight / weights * tool.latency.mean
-        out[f"tool {tool.name}"] = busy / _tool_capacity(scenario, tool)
-    if scenario.llm.concurrency:
-        out["LLM concurrency"] = float(line["llm_in_progress"].mean() / scenario.llm.concurrency)
-    out["LLM rate limit"] = float((turns["cause"] == "rate_limited").mean()) if len(turns) \
-        else 0.0
-    return out
-
-
-def mean_loads(results: Sequence[Result | Reading]) -> dict[str, float]:
-    """:func:`loads` averaged over replications (runs or their :class:`Reading`)."""
-    table = pd.DataFrame([r.loads if isinstance(r, Reading) else loads(r) for r in results])
-    return {name: float(value) for name, value in table.mean().items()}
-
-
-def bottleneck(results: Result | Reading | Sequence[Result | Reading]
-               ) -> tuple[str, float, str] | None:
-    """The saturated resource, the number that shows it, and that number as a sentence; None
-    when nothing is saturated.
-
-    Downstream resources are checked before the worker slots: a sync turn holds its slot while
-    it waits for the store or a tool, so a slow dependency *also* fills the slots, and adding
-    workers would only queue more turns in front of it. The LLM rate limit counts as binding
-    once 1% of the turns are refused."""
-    results = [results] if isinstance(results, (Result, Reading)) else list(results)
-    load = mean_loads(results)
-    refused = load.pop("LLM rate limit")
-    if refused >= 0.01:
-        return "LLM rate limit", refused, f"{refused:.1%} of turns refused by the provider (429)"
-    workers = {k: load.pop(k) for k in ("worker slots", "CPU slots", "in-flight cap")
-               if k in load}
-    for group in (load, workers):
-        if group:
-            name = max(group, key=group.get)
-            if group[name] >= SATURATED:
-                return name, group[name], f"{name} {group[name]:.0%} busy"
-    return None
-
-
-def smallest_fix(scenario: Scenario, found: tuple[str, float, str],
-                 waiting: float = 0.0, max_workers: int = 3) -> tuple[Scenario, str]:
-    """The smallest change that relieves the bottleneck ``found`` (from :func:`bottleneck`),
-    and a one-line reason.
-
-    Config before code: one more worker replica; once ``max_workers`` sync workers are full
-    and their slots are mostly ``waiting`` (share of held time, :func:`waiting_share`), switch
-    execution to async instead (a code change: slots stop being held while the turn waits).
-    A store gets one more connection; a tool one more replica (a monolith can only add whole
-    replicas, each with its own copy of the tool); the LLM rate limit a doubled quota."""
-    name, value, evidence = found
-    w = scenario.workers
-    if name == "worker slots" and w.count >= max_workers and waiting >= WAITING:
-        return (scenario.with_(**{"architecture.execution": "async"}),
-                f"{evidence}, {waiting:.1%} of it waiting: switch to async")
-    if name in ("worker slots", "CPU slots", "in-flight cap") or (
-            name.startswith("tool ") and scenario.architecture.deployment == "monolith"):
-        return (scenario.with_(**{"workers.count": w.count + 1}),
-                f"{evidence}: add a worker ({w.count} -> {w.count + 1})")
-    if name == "store connections":
-        servers = scenario.store.servers
-        return (scenario.with_(**{"store.servers": servers + 1}),
-                f"{evidence}: one more store connection ({servers} -> {servers + 1})")
-    if name.startswith("tool "):
-        tool = name.removeprefix("tool ")
-        replicas = next(t.replicas for t in scenario.tools if t.name == tool)
-        return (scenario.with_(**{f"tools.{tool}.replicas": replicas + 1}),
-                f"{evidence}: one more {tool} replica ({replicas} -> {replicas + 1})")
-    if name == "LLM concurrency":
-        cap = scenario.llm.concurrency
-        return scenario.with_(**{"llm.concurrency": cap * 2}), \
-            f"{evidence}: double the LLM concurrency ({cap} -> {2 * cap})"
-    rpm = scenario.llm.requests_per_minute
-    return (scenario.with_(**{"llm.requests_per_minute": 2 * rpm}),
-            f"{evidence}: ask the provider for twice the quota ({rpm:g} -> {2 * rpm:g}/min)")
 
 
 # -- playing the months ------------------------------------------------------------------------
@@ -261,7 +97,7 @@ def right_size(scenario: Scenario, seeds: Sequence[int], target: float = 0.95,
         done = readings(scenario, seeds)
         if np.mean([r.summary()["slo_attainment"] for r in done]) >= target:
             return steps + [(scenario, done, "")]
-        found = bottleneck(done)
+        found = bottleneck([r.loads for r in done])
         if found is None or len(steps) == max_fixes:
             why = "SLO missed, nothing saturated" if found is None else "too many fixes"
             return steps + [(scenario, done, why)]
@@ -323,19 +159,20 @@ def grow(strategy: str, rates: Sequence[float], seeds: Sequence[int] = range(3),
     """Play the months for ``strategy`` ("simple first" or "complex first"), the same seeds
     every month. One row per month: the rate, the design that ends the month (its label and
     its ``scenario``), the changes made, and the month's SLO attainment, p95, total $/h, $ per
-    1,000 ok turns and infrastructure $/h (means over the seeds; 95% CIs for SLO and total
-    $/h; per-seed values in the ``<name>_seeds`` columns).
+    1,000 ok turns and infrastructure $/h (means over the seeds; CIs (:class:`~simlib.stats.CI`)
+    of the SLO and the total $/h in ``slo_ci`` and ``cost_per_hour_ci``; per-seed values in
+    the ``<name>_seeds`` columns).
 
-    Simple first starts from :func:`product` and each month runs last month's design at this
-    month's rate; if it misses the SLO it is fixed (:func:`right_size`), each fix serving
+    Simple first starts from ``presets.product`` and each month runs last month's design at
+    this month's rate; if it misses the SLO it is fixed (:func:`right_size`), each fix serving
     ``lag`` of the month before it lands (:func:`month_mix`). Complex first is sized once,
-    for the last month's rate, from :func:`complex_start`, and kept."""
+    for the last month's rate, from ``presets.complex_start``, and kept."""
     if strategy == "complex first":
-        sizing = right_size(complex_start(**{"workload.arrival_rate": rates[-1]}), seeds,
-                            target, max_workers=max_workers)
+        sizing = right_size(presets.complex_start(**{"workload.arrival_rate": rates[-1]}),
+                            seeds, target, max_workers=max_workers)
         scenario, changes = sizing[-1][0], [reason for _, _, reason in sizing[:-1]]
     else:
-        scenario, changes = product(), []
+        scenario, changes = presets.product(), []
     rows = []
     for month, rate in enumerate(rates, start=1):
         here = scenario.with_(**{"workload.arrival_rate": rate})
@@ -352,7 +189,9 @@ def grow(strategy: str, rates: Sequence[float], seeds: Sequence[int] = range(3),
                      "scenario": scenario,
                      "changes": changes, "slo_start": float(parts[0]["slo"].mean()),
                      **{key: float(values.mean()) for key, values in mix.items()},
-                     **_ci("slo", mix["slo"]), **_ci("cost_per_hour", mix["cost_per_hour"]),
+                     "slo_ci": stats.confidence_interval(mix["slo"], within=stats.SHARE),
+                     "cost_per_hour_ci": stats.confidence_interval(mix["cost_per_hour"],
+                                                                   within=stats.COUNT),
                      **{f"{key}_seeds": list(mix[key]) for key in SEEDED}})
         changes = []
     return pd.DataFrame(rows)
@@ -368,11 +207,6 @@ def compare(rates: Sequence[float], seeds: Sequence[int] = range(3), target: flo
     return pd.concat(tables, ignore_index=True)
 
 
-def _ci(name: str, values: np.ndarray) -> dict[str, float]:
-    _, low, high = confidence_interval(values)
-    return {f"{name}_low": low, f"{name}_high": high}
-
-
 HOURS_PER_MONTH = 730.0
 
 
@@ -384,37 +218,39 @@ def _seed_totals(part: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"total": total, "per_1k_ok": 1000 * total / ok, "slo": seeds["slo"].mean(axis=0)}
 
 
+WITHIN = {"total": stats.COUNT, "per_1k_ok": stats.COUNT, "slo": stats.SHARE}
+"""The values each total's mean can take (its interval is cut to them)."""
+
+
 def totals(table: pd.DataFrame, target: float = 0.95) -> pd.DataFrame:
     """Per strategy, over all the months (730 h each): infrastructure dollars; total dollars,
-    dollars per 1,000 ok turns and the mean SLO attainment over the months, each with a 95% CI
-    over the seeds (each seed's months are summed first); the months whose mean attainment
-    missed ``target``; and the changes made."""
+    dollars per 1,000 ok turns and the mean SLO attainment over the months, each a
+    :class:`~simlib.stats.CI` over the seeds (each seed's months are summed first); the months
+    whose mean attainment missed ``target``; and the changes made."""
     rows = []
     for strategy, part in table.groupby("strategy", sort=False):
-        row = {"strategy": strategy,
-               "infra": float(part["infra_per_hour"].sum() * HOURS_PER_MONTH),
-               "missed": int((part["slo"] < target).sum()),
-               "changes": int(part["changes"].map(len).sum())}
-        for name, values in _seed_totals(part).items():
-            mean, low, high = confidence_interval(values)
-            row.update({name: mean, f"{name}_low": low, f"{name}_high": high})
-        rows.append(row)
+        rows.append({"strategy": strategy,
+                     "infra": float(part["infra_per_hour"].sum() * HOURS_PER_MONTH),
+                     **{name: stats.confidence_interval(values, within=WITHIN[name])
+                        for name, values in _seed_totals(part).items()},
+                     "missed": int((part["slo"] < target).sum()),
+                     "changes": int(part["changes"].map(len).sum())})
     return pd.DataFrame(rows).set_index("strategy")
 
 
-def paired(table: pd.DataFrame, name: str) -> tuple[float, float, float]:
+def paired(table: pd.DataFrame, name: str) -> stats.CI:
     """Simple first minus complex first for a total of :func:`totals` (``total``,
     ``per_1k_ok`` or ``slo``): mean and 95% CI of the difference, seed by seed. Both strategies
     saw the same arrivals on each seed, so the pairing removes the traffic's own noise."""
     simple, complex_ = (_seed_totals(table[table["strategy"] == s])[name]
                         for s in ("simple first", "complex first"))
-    return confidence_interval(simple - complex_)
+    return stats.difference(simple, complex_)
 
 
 # -- charts and the explorer -------------------------------------------------------------------
 
-STRATEGY_COLOURS = {"simple first": plots.COLOURS[SIMPLE.name],
-                    "complex first": plots.COLOURS[COMPLEX.name]}
+STRATEGY_COLOURS = {"simple first": plots.COLOURS[presets.SIMPLE.name],
+                    "complex first": plots.COLOURS[presets.ASYNC_MICROSERVICES.name]}
 
 
 def growth_figure(table: pd.DataFrame, target: float = 0.95) -> go.Figure:
@@ -430,10 +266,12 @@ def growth_figure(table: pd.DataFrame, target: float = 0.95) -> go.Figure:
                                     strict=True)]
         fig.add_scatter(x=part["month"], y=part["infra_per_hour"], mode="lines+markers",
                         name=strategy, line={"color": colour}, text=hover, row=1, col=1)
+        low, high = (np.array([getattr(ci, end) for ci in part["slo_ci"]])
+                     for end in ("low", "high"))
         fig.add_scatter(x=part["month"], y=part["slo"], mode="lines+markers", name=strategy,
                         line={"color": colour}, text=hover, showlegend=False, row=1, col=2,
-                        error_y={"type": "data", "array": part["slo_high"] - part["slo"],
-                                 "arrayminus": part["slo"] - part["slo_low"]})
+                        error_y={"type": "data", "array": high - part["slo"],
+                                 "arrayminus": part["slo"] - low})
     fig.add_hline(y=target, line_dash="dash", line_color=plots.COLOURS["formula"], row=1, col=2)
     fig.update_xaxes(title_text="month")
     fig.update_yaxes(title_text="$ per hour", row=1, col=1)
@@ -443,19 +281,18 @@ def growth_figure(table: pd.DataFrame, target: float = 0.95) -> go.Figure:
     return fig
 
 
-def _loads_view(results: Mapping[str, Result], scenario: Scenario) -> go.Figure:
+def loads_chart(results: Mapping[str, Result], scenario: Scenario,
+                styled: bool = True) -> go.Figure:
     """Per design, how busy each resource is (the rate limit: share of turns refused)."""
     fig = go.Figure()
     for name, result in results.items():
         load = loads(result)
         fig.add_bar(x=list(load), y=list(load.values()), name=name,
-                    marker={"color": plots._colour(name)})
+                    marker={"color": plots.colour(name)})
     fig.add_hline(y=SATURATED, line_dash="dash", line_color=plots.COLOURS["formula"])
     fig.update_layout(barmode="group")
-    return plots._layout(fig, "resource", "share of capacity busy", "Where is the bottleneck?")
-
-
-VIEWS["growth_loads"] = _loads_view
+    return plots.layout(fig, "resource", "share of capacity busy", "Where is the bottleneck?",
+                        styled)
 
 
 def growth_panel(seed: int = 0) -> Explorer:
@@ -479,12 +316,11 @@ def growth_panel(seed: int = 0) -> Explorer:
     - at 0.2 with 1 worker, add a 4x flash crowd: the monolith, sized for the average, builds a
       backlog (turns in the system) that takes minutes to drain; 2 workers absorb it.
     """
-    scenario = product(duration=300.0, warmup=60.0, **{"workload.arrival_rate": 0.2,
-                                                       "tools.search.replicas": 2})
-    controls = [slider("workload.arrival_rate", 0.1, 1.0, 0.1, "arrival rate (sessions/s)",
-                       value=0.2),
-                slider("workers.count", 1, 8, 1, "workers", value=1, integer=True),
-                slider("store.servers", 1, 8, 1, "store connections", value=2, integer=True),
+    scenario = presets.product(duration=300.0, warmup=60.0, **{"workload.arrival_rate": 0.2,
+                                                               "tools.search.replicas": 2})
+    controls = [slider("arrival rate (sessions/s)", 0.1, 1.0, 0.1, 0.2, "workload.arrival_rate"),
+                slider("workers", 1, 8, 1, 1, "workers.count", integer=True),
+                slider("store connections", 1, 8, 1, 2, "store.servers", integer=True),
                 flash_crowd(start=150.0, duration=60.0, label="flash crowd x")]
-    return explore(scenario, controls=controls, compare=[COMPLEX], seed=seed,
-                   views=["growth_loads", "latency_cdf", "in_system"])
+    return explore(scenario, controls=controls, compare=[presets.ASYNC_MICROSERVICES], seed=seed,
+                   views=[loads_chart, "latency_cdf", "in_system"])

@@ -42,9 +42,8 @@ def mmc_panel(seed: int = 0, arrival_rate: float = 3.0, servers: int = 4,
     scenario = presets.mmc(arrival_rate, SERVICE_MEAN, servers, duration=duration,
                            warmup=50.0)
     controls = [
-        slider("workload.arrival_rate", 0.4, 3.9, 0.1, label="arrival rate (per s)",
-               value=arrival_rate),
-        slider("workers.count", 1, 8, 1, label="workers", value=servers, integer=True),
+        slider("arrival rate (per s)", 0.4, 3.9, 0.1, arrival_rate, "workload.arrival_rate"),
+        slider("workers", 1, 8, 1, servers, "workers.count", integer=True),
         latency_spike("llm", start=200.0, duration=60.0, label="LLM slow-down x"),
         flash_crowd(start=200.0, duration=60.0, label="flash crowd x"),
     ]

@@ -16,7 +16,9 @@ argument or the ``SIMLIB_TRACE_DIR`` environment variable) and then beside the r
 so the burstiness lesson needs the originals.
 
 Two explorers: :func:`replay_panel` (one trace, replay or twin, load, slots, an LLM slow-down)
-and :func:`sessions_panel` (RAGPulse sessions, stateless against stateful).
+and :func:`sessions_panel` (RAGPulse sessions, stateless against stateful). The formulas a
+replay is held against are :func:`simlib.capacity.service_time` and
+:func:`simlib.capacity.allen_cunneen_wait`.
 """
 
 from __future__ import annotations
@@ -25,24 +27,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import ipywidgets as w
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import plots, presets, theory, traces
-from ..config import Architecture
-from ..experiment import confidence_interval, replicate, sweep
+from .. import plots, presets, stats, traces
+from ..experiment import replicate, sweep
 from ..scenario import Scenario
 from ..traces import Trace
-from ..widgets import Control, Explorer, crash, explore, latency_spike, slider
-from .execution import text_table  # noqa: F401  (the notebook prints its verdict with it)
+from ..widgets import Control, Explorer, crash, explore, latency_spike, pick, slider
 
 ENV = "SIMLIB_TRACE_DIR"
 """The environment variable that names a folder holding the original traces."""
 
-STATELESS = Architecture("stateless", "sync", "monolith")
-STATEFUL = Architecture("stateful", "sync", "monolith")
 COLOURS = {"replay": "#e15759", "Poisson twin": "#4e79a7"}
 ARRIVALS = ("replay", "Poisson twin")
 
@@ -159,13 +156,7 @@ def smallest(table: pd.DataFrame, path: str, target: float,
     return out
 
 
-def ci_text(values, digits: int = 2) -> str:
-    """``mean [low, high]`` of replications, formatted with ``digits`` decimals."""
-    mean, low, high = confidence_interval(values)
-    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-# -- burstiness and formulas -------------------------------------------------------------------
+# -- burstiness --------------------------------------------------------------------------------
 
 
 def burstiness(trace: Trace, bucket: float = 10.0) -> dict[str, float]:
@@ -178,29 +169,6 @@ def burstiness(trace: Trace, bucket: float = 10.0) -> dict[str, float]:
             "dispersion": trace.dispersion(bucket),
             "peak": float(counts.max() / bucket / trace.rate),
             "max_gap": float(np.diff(trace.times).max())}
-
-
-def service(s: Scenario, trace: Trace) -> tuple[float, float]:
-    """Mean and squared coefficient of variation of one turn's time on a slot: CPU + time to
-    first token + the trace's output tokens / decode rate (independent parts)."""
-    tokens = np.asarray(trace.output_tokens, dtype=float) / s.llm.decode_rate
-    parts = (s.workers.cpu_per_step, s.llm.ttft)
-    mean = sum(p.mean for p in parts) + tokens.mean()
-    variance = sum(p.variance for p in parts) + tokens.var()
-    return float(mean), float(variance / mean**2)
-
-
-def formula_wait(s: Scenario, trace: Trace, arrival_scv: float = 1.0) -> float:
-    """The Allen-Cunneen approximation of the mean wait for a slot in a G/G/c queue:
-    the M/M/c (Erlang C) wait times (arrival SCV + service SCV) / 2. With arrival SCV 1 it is
-    the Poisson answer; a trace's squared inter-arrival CV plugs its burstiness in (the formula
-    still assumes independent gaps, which bursts are not). NaN without a steady state."""
-    mean, scv = service(s, trace)
-    servers = s.workers.count * s.workers.slots
-    try:
-        return theory.mmc_wait(trace.rate, mean, servers) * (arrival_scv + scv) / 2
-    except ValueError:
-        return float("nan")
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -217,7 +185,7 @@ def counts_figure(by_name: dict[str, Trace], bucket: float = 10.0,
         fig.add_scatter(x=(np.arange(len(counts)) + 0.5) * bucket, y=counts / bucket,
                         mode="lines", name=name, line={"color": colour, "width": 1.2})
         fig.add_hline(y=trace.rate, line={"color": colour, "dash": "dot"})
-    return plots._layout(fig, "time (s)", f"requests / s ({bucket:g}-s bins)", title)
+    return plots.layout(fig, "time (s)", f"requests / s ({bucket:g}-s bins)", title)
 
 
 def sizing_figure(table: pd.DataFrame, path: str, target: float, title: str) -> go.Figure:
@@ -225,7 +193,7 @@ def sizing_figure(table: pd.DataFrame, path: str, target: float, title: str) -> 
     Poisson twin, with the p95 target as a dashed line (log scale: the replay is far above)."""
     fig = go.Figure()
     for kind in ARRIVALS:
-        points = plots.mean_with_ci(table[table["arrivals"] == kind], path, "latency_p95")
+        points = stats.mean_with_ci(table[table["arrivals"] == kind], path, "latency_p95")
         fig.add_scatter(x=points[path], y=points["mean"], mode="lines+markers", name=kind,
                         line={"color": COLOURS[kind]},
                         error_y={"type": "data", "array": points["high"] - points["mean"],
@@ -233,7 +201,7 @@ def sizing_figure(table: pd.DataFrame, path: str, target: float, title: str) -> 
     fig.add_hline(y=target, line={"color": plots.COLOURS["formula"], "dash": "dash"},
                   annotation_text=f"target {target:g} s")
     fig.update_yaxes(type="log")
-    return plots._layout(fig, path, "p95 latency (s)", title)
+    return plots.layout(fig, path, "p95 latency (s)", title)
 
 
 # -- explorers ---------------------------------------------------------------------------------
@@ -241,28 +209,20 @@ def sizing_figure(table: pd.DataFrame, path: str, target: float, title: str) -> 
 
 def arrivals_control(twin: Scenario) -> Control:
     """A dropdown between the replay (the scenario as it is) and the workload of ``twin``."""
-    workloads = {"replay": None, "Poisson twin": twin.workload}
-
-    def make():
-        return w.Dropdown(options=list(ARRIVALS), value="replay", description="arrivals",
-                          style={"description_width": "initial"})
-    return Control("arrivals", make, lambda s, v: s if workloads[v] is None
-                   else s.with_(workload=workloads[v]))
+    def apply(scenario: Scenario, workload) -> Scenario:
+        return scenario if workload is None else scenario.with_(workload=workload)
+    return pick("arrivals", dict(zip(ARRIVALS, (None, twin.workload), strict=True)), "replay",
+                apply)
 
 
 def speed_control(speed: float, rate: float, high: float) -> Control:
     """A speed-up slider (0.5 to ``high``): a replay plays ``speed x`` the slider value times
     faster than the original (``workload.replay_speed``); the twin arrives at ``rate x`` it."""
-    def make():
-        return w.FloatSlider(min=0.5, max=high, step=0.25, value=1.0, continuous_update=False,
-                             description="speed-up x", style={"description_width": "initial"},
-                             layout=w.Layout(width="340px"))
-
     def apply(s: Scenario, v: float) -> Scenario:
         if s.workload.replay is not None:
             return s.with_(**{"workload.replay_speed": speed * v})
         return s.with_(**{"workload.arrival_rate": rate * v})
-    return Control("speed-up", make, apply)
+    return slider("speed-up x", 0.5, high, 0.25, 1.0, apply)
 
 
 def _replayed(trace: Trace, name: str, start: float, speed: float, duration: float,
@@ -305,7 +265,7 @@ def replay_panel(name: str = "azure-code", trace: Trace | None = None, seed: int
     trace = trace if trace is not None else load(name)
     p = PIECES[name]
     base, controls = _replayed(trace, name, p.start, p.speed, duration, 2.0)
-    controls += [slider("workers.slots", 1, 16, 1, "slots per worker", p.slots, integer=True),
+    controls += [slider("slots per worker", 1, 16, 1, p.slots, "workers.slots", integer=True),
                  latency_spike("llm", start=180.0, duration=60.0, label="LLM slow-down x")]
     return explore(base, controls, views=["in_system", "latency_cdf"], seed=seed)
 
@@ -329,7 +289,7 @@ def sessions_panel(trace: Trace | None = None, seed: int = 0) -> Explorer:
     trace = trace if trace is not None else load("ragpulse")
     base, controls = _replayed(trace, "ragpulse", 0.0, 72.0, 300.0, 2.0,
                                **{"workers.count": 3})
-    controls += [slider("workers.count", 2, 8, 1, "workers", 3, integer=True),
+    controls += [slider("workers", 2, 8, 1, 3, "workers.count", integer=True),
                  crash("workers", at=150.0, label="worker 0 crash: restart (s)")]
-    return explore(base, controls, views=["latency_cdf", "in_system"], compare=[STATEFUL],
-                   seed=seed)
+    return explore(base, controls, views=["latency_cdf", "in_system"],
+                   compare=[presets.STATEFUL], seed=seed)

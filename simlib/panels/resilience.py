@@ -1,48 +1,32 @@
 """Faults and resilience: the explorers and helpers of notebook 04.
 
-Two systems. :func:`agent` is a small chat service (one LLM call of about 3 s per turn on 2
-workers of 4 slots, 2 turns/s: about 80% busy) that meets the three kinds of trouble of
-production (network issues, limited resources, unpredictable users) and the patterns that
-answer them: retries, a circuit breaker, load shedding, a fallback. The retry storm is
-:func:`storm` (``sl.presets.retry_storm``): one LLM endpoint of capacity 10 calls/s, callers
-that time out after 1 s without cancelling and retry 3 times at once; :func:`storm_fixes`
-changes one policy at a time to see which one prevents its metastable collapse.
-
-Importing this module adds one chart to :data:`simlib.widgets.VIEWS`, ``resilience_attempts``
-(LLM attempts per second against the endpoint's capacity), which the storm panel shows.
+Two systems. :func:`simlib.presets.busy_qa_bot` is a small chat service (one LLM call of about
+3 s per turn on 2 workers of 4 slots, 2 turns/s: about 80% busy) that meets the three kinds of
+trouble of production (network issues, limited resources, unpredictable users) and the patterns
+that answer them: retries, a circuit breaker, load shedding, a fallback
+(:func:`patterns_panel`). The retry storm is ``sl.presets.retry_storm``: one LLM endpoint of
+capacity 10 calls/s, callers that time out after 1 s without cancelling and retry 3 times at
+once; :func:`storm_fixes` changes one policy at a time to see which one prevents its metastable
+collapse, and :func:`storm_panel` explores it with the :func:`attempts` chart (LLM attempts per
+second against the endpoint's capacity).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import ipywidgets as w
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from .. import plots, presets
+from ..capacity import llm_capacity
 from ..faults import windows
 from ..metrics import measured
 from ..records import Result
 from ..resilience import Bulkhead, CircuitBreaker, Fallback, LoadShedding, Retry, RetryBudget
 from ..scenario import Scenario
-from ..widgets import (
-    VIEWS,
-    Control,
-    Explorer,
-    explore,
-    flash_crowd,
-    latency_spike,
-    outage,
-    pick,
-    slider,
-)
-from .execution import call_time, text_table
-
-__all__ = ["BACKOFFS", "BREAKER", "BUDGET", "SINCE", "agent", "attempts_per_second",
-           "ok_per_second", "patterns_panel", "retry_sleeps", "storm", "storm_figure",
-           "storm_fixes", "storm_panel", "text_table", "waiting_abandoned"]
+from ..widgets import Explorer, explore, flash_crowd, latency_spike, outage, pick, slider
 
 BREAKER = CircuitBreaker(failure_threshold=0.5, window=30.0, min_calls=5, open_time=10.0)
 """The breaker of this notebook: opens for 10 s when at least half of the calls that ended in the
@@ -54,32 +38,9 @@ BACKOFFS = {"immediate": ("none", 0.0, 0.0), "exponential, no jitter": ("none", 
             "full jitter": ("full", 0.5, 10.0), "equal jitter": ("equal", 0.5, 10.0),
             "decorrelated jitter": ("decorrelated", 0.5, 10.0)}
 """Backoff choices of the storm panel: name -> (kind, base, cap)."""
-
-
-def agent(**changes) -> Scenario:
-    """The chat service of the patterns panel, from ``presets.qa_bot``: one-turn sessions of
-    one LLM call (mean 3.15 s: about 0.7 s to first token and 200 output tokens at 80/s), 2
-    workers of 4 slots (capacity about 2.5 turns/s, so 80% busy at the default 2 turns/s),
-    400 s with a 60 s warm-up and a 10 s latency target. No resilience pattern; ``changes`` in
-    ``with_`` form."""
-    scenario = presets.qa_bot(**{"workload.arrival_rate": 2.0, "workers.count": 2,
-                                 "workers.slots": 4, "duration": 400.0, "warmup": 60.0,
-                                 "slo_latency": 10.0})
-    return scenario.with_(**changes)
-
-
-def storm(arrival_rate: float = 4.0, trigger: bool = False, safe: bool = False,
-          duration: float = 400.0) -> Scenario:
-    """``sl.presets.retry_storm`` with its timeline sampled every second instead of every
-    0.05 s: a collapse is read from the turns table, and the coarser timeline makes a healthy
-    run about twice as fast. Nothing else changes; read collapses from :data:`SINCE`."""
-    return presets.retry_storm(arrival_rate, trigger, safe, duration).with_(sample_every=1.0)
-
-
-SINCE = windows(storm(trigger=True))[-1][1] + 130.0
-"""A storm run has collapsed when fewer than half of the turns arriving from here on (130 s
-after the preset's trigger ended: t = 250 s; ``tests/test_retry_storm.py`` uses it too) are
-answered ok."""
+SAMPLE_EVERY = 1.0
+"""Seconds between timeline samples in this notebook's storms: a collapse is read from the turns
+table (``presets.SINCE``), and a coarser timeline makes a healthy run about twice as fast."""
 
 
 def storm_fixes(scenario: Scenario) -> dict[str, Scenario]:
@@ -136,19 +97,13 @@ def waiting_abandoned(result: Result) -> float:
     return float(result.summary()["wasted_work"] / (scenario.duration - scenario.warmup))
 
 
-def _capacity(scenario: Scenario) -> float:
-    """LLM calls per second the endpoint can serve (inf without a concurrency cap)."""
-    cap = scenario.llm.concurrency
-    return cap / call_time(scenario.llm, scenario.workload) if cap else float("inf")
-
-
 # -- charts --------------------------------------------------------------------------------------
 
 PALETTE = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#9c755f")
 
 
 def _attempts_figure(results: Mapping[str, Result], scenario: Scenario,
-                     colours: Mapping[str, str]) -> go.Figure:
+                     colours: Mapping[str, str], styled: bool = True) -> go.Figure:
     """Attempts per second (solid) and ok answers per second (dotted) per run, and the LLM's
     capacity (dashed grey), with fault windows shaded."""
     fig = go.Figure()
@@ -158,13 +113,12 @@ def _attempts_figure(results: Mapping[str, Result], scenario: Scenario,
                         line={"color": colours[name]})
         fig.add_scatter(x=done.index, y=done.to_numpy(), mode="lines", name=f"{name}: ok answers",
                         line={"color": colours[name], "dash": "dot"})
-    capacity = _capacity(scenario)
+    capacity = llm_capacity(scenario)
     fig.add_scatter(x=[0.0, scenario.duration], y=[capacity, capacity] if np.isfinite(capacity)
                     else [None, None], mode="lines", name="LLM capacity",
                     line={"color": plots.COLOURS["formula"], "dash": "dash"})
-    for start, end in windows(scenario):
-        fig.add_vrect(x0=start, x1=end, fillcolor="#d62728", opacity=0.12, line_width=0)
-    return plots._layout(fig, "time (s)", "per second", "LLM attempts and ok answers")
+    return plots.layout(plots.shade(fig, windows(scenario)), "time (s)", "per second",
+                        "LLM attempts and ok answers", styled)
 
 
 def storm_figure(results: Mapping[str, Result]) -> go.Figure:
@@ -175,57 +129,32 @@ def storm_figure(results: Mapping[str, Result]) -> go.Figure:
     return _attempts_figure(results, scenario, colours)
 
 
-def _attempts_view(results: Mapping[str, Result], scenario: Scenario) -> go.Figure:
+def attempts(results: Mapping[str, Result], scenario: Scenario, styled: bool = True) -> go.Figure:
+    """The storm panel's chart: :func:`storm_figure` for an explorer's designs."""
     colours = {name: plots.COLOURS.get(name, PALETTE[0]) for name in results}
-    return _attempts_figure(results, scenario, colours)
+    return _attempts_figure(results, scenario, colours, styled)
 
 
-VIEWS["resilience_attempts"] = _attempts_view
+# -- controls' effects ---------------------------------------------------------------------------
 
 
-# -- controls ------------------------------------------------------------------------------------
+def _backoff(scenario: Scenario, choice: tuple[str, float, float]) -> Scenario:
+    """The LLM's retry with the backoff of a :data:`BACKOFFS` choice (kind, base and cap)."""
+    kind, base, cap = choice
+    return scenario.with_(**{"resilience.llm.retry.backoff": kind,
+                             "resilience.llm.retry.base": base, "resilience.llm.retry.cap": cap})
 
 
-def _dropdown(label: str, options: list[str], value: str) -> w.Dropdown:
-    return w.Dropdown(options=options, value=value, description=label,
-                      style={"description_width": "initial"})
+def _retries(scenario: Scenario, retries: int) -> Scenario:
+    """Retries of a failed LLM call, full-jitter backoff from 0.2 s (0 = none)."""
+    retry = Retry(retries, "full", 0.2, 10.0) if retries else None
+    return scenario.with_(**{"resilience.llm.retry": retry})
 
 
-def _slider(label: str, low: float, high: float, step: float, value: float) -> w.FloatSlider:
-    return w.FloatSlider(min=low, max=high, step=step, value=value, description=label,
-                         continuous_update=False, style={"description_width": "initial"},
-                         layout=w.Layout(width="340px"))
-
-
-def backoff_choice(label: str = "backoff") -> Control:
-    """A dropdown of :data:`BACKOFFS` for the LLM's retry (kind, base and cap together)."""
-    def apply(scenario, name):
-        kind, base, cap = BACKOFFS[name]
-        return scenario.with_(**{"resilience.llm.retry.backoff": kind,
-                                 "resilience.llm.retry.base": base,
-                                 "resilience.llm.retry.cap": cap})
-    return Control(label, lambda: _dropdown(label, list(BACKOFFS), "immediate"), apply)
-
-
-def retries(label: str = "LLM retries (full jitter)") -> Control:
-    """A slider: retries of a failed LLM call, full-jitter backoff from 0.2 s (0 = none)."""
-    def make():
-        return w.IntSlider(min=0, max=5, step=1, value=0, description=label,
-                           continuous_update=False, style={"description_width": "initial"},
-                           layout=w.Layout(width="340px"))
-
-    def apply(scenario, value):
-        retry = Retry(value, "full", 0.2, 10.0) if value else None
-        return scenario.with_(**{"resilience.llm.retry": retry})
-    return Control(label, make, apply)
-
-
-def shedding_wait(label: str = "shed after waiting (s, 0 = never)") -> Control:
-    """A slider: turns that wait longer than this for a worker are shed (0 = no shedding)."""
-    def apply(scenario, value):
-        return scenario.with_(**{"resilience.shedding": LoadShedding(max_wait=value)
-                                 if value else None})
-    return Control(label, lambda: _slider(label, 0.0, 60.0, 5.0, 0.0), apply)
+def _shedding(scenario: Scenario, wait: float) -> Scenario:
+    """Turns that wait longer than ``wait`` for a worker are shed (0 = no shedding)."""
+    return scenario.with_(**{"resilience.shedding": LoadShedding(max_wait=wait) if wait
+                             else None})
 
 
 # -- the explorers -------------------------------------------------------------------------------
@@ -254,24 +183,26 @@ def storm_panel(seed: int = 0) -> Explorer:
       at 3 it never does. With no trigger, at 4 or 5 turns/s a seed now and then collapses on
       its own: try a few seeds.
     """
-    scenario = storm(arrival_rate=4.0, duration=160.0)  # the slow-down control: the trigger
+    # the slow-down control is the trigger
+    scenario = presets.retry_storm(4.0, duration=160.0, sample_every=SAMPLE_EVERY)
     controls = [
-        slider("workload.arrival_rate", 1.0, 5.0, 0.5, "arrival rate (turns/s)", 4.0),
+        slider("arrival rate (turns/s)", 1.0, 5.0, 0.5, 4.0, "workload.arrival_rate"),
         latency_spike("llm", start=60.0, duration=20.0, label="LLM slow-down x (60-80 s)"),
-        slider("resilience.llm.retry.retries", 0, 5, 1, "retries", 3, integer=True),
-        backoff_choice(),
-        slider("resilience.llm.timeout.seconds", 0.5, 5.0, 0.5, "timeout (s)", 1.0),
-        pick("resilience.llm.timeout.cancel", {"keeps running": False, "is cancelled": True},
-             "abandoned call", "keeps running"),
-        pick("resilience.llm.retry.budget", {"off": None, "10% of successes": BUDGET},
-             "retry budget", "off"),
-        pick("resilience.llm.breaker", {"off": None, "on": BREAKER}, "circuit breaker", "off"),
+        slider("retries", 0, 5, 1, 3, "resilience.llm.retry.retries", integer=True),
+        pick("backoff", BACKOFFS, "immediate", _backoff),
+        slider("timeout (s)", 0.5, 5.0, 0.5, 1.0, "resilience.llm.timeout.seconds"),
+        pick("abandoned call", {"keeps running": False, "is cancelled": True}, "keeps running",
+             "resilience.llm.timeout.cancel"),
+        pick("retry budget", {"off": None, "10% of successes": BUDGET}, "off",
+             "resilience.llm.retry.budget"),
+        pick("circuit breaker", {"off": None, "on": BREAKER}, "off", "resilience.llm.breaker"),
     ]
-    return explore(scenario, controls, views=["resilience_attempts", "outcomes"], seed=seed)
+    return explore(scenario, controls, views=[attempts, "outcomes"], seed=seed)
 
 
 def patterns_panel(seed: int = 0) -> Explorer:
-    """The chat service of :func:`agent` in trouble, and the patterns that answer it.
+    """The chat service of :func:`simlib.presets.busy_qa_bot` in trouble, and the patterns that
+    answer it.
 
     Trouble (each from 150 to 210 s): an LLM brown-out (a share of calls fail: network issues
     on the way to the provider, or the provider itself), an LLM slow-down, a flash crowd
@@ -292,15 +223,15 @@ def patterns_panel(seed: int = 0) -> Explorer:
     - drop the slots to 2 per worker: the same trouble hurts far more when capacity is tight.
     """
     controls = [
-        slider("workload.arrival_rate", 0.5, 3.0, 0.25, "arrival rate (turns/s)", 2.0),
+        slider("arrival rate (turns/s)", 0.5, 3.0, 0.25, 2.0, "workload.arrival_rate"),
         flash_crowd(start=150.0, duration=60.0, label="flash crowd x (150-210 s)"),
-        slider("workers.slots", 1, 8, 1, "slots per worker (2 workers)", 4, integer=True),
+        slider("slots per worker (2 workers)", 1, 8, 1, 4, "workers.slots", integer=True),
         outage("llm", start=150.0, duration=60.0, label="LLM brown-out error rate"),
         latency_spike("llm", start=150.0, duration=60.0, label="LLM slow-down x"),
-        retries(),
-        pick("resilience.llm.breaker", {"off": None, "on": BREAKER}, "circuit breaker", "off"),
-        shedding_wait(),
-        pick("resilience.fallback", {"off": None, "cheaper model (0.3 s)": Fallback()},
-             "fallback", "off"),
+        slider("LLM retries (full jitter)", 0, 5, 1, 0, _retries, integer=True),
+        pick("circuit breaker", {"off": None, "on": BREAKER}, "off", "resilience.llm.breaker"),
+        slider("shed after waiting (s, 0 = never)", 0.0, 60.0, 5.0, 0.0, _shedding),
+        pick("fallback", {"off": None, "cheaper model (0.3 s)": Fallback()}, "off",
+             "resilience.fallback"),
     ]
-    return explore(agent(), controls, views=["outcomes", "in_system"], seed=seed)
+    return explore(presets.busy_qa_bot(), controls, views=["outcomes", "in_system"], seed=seed)

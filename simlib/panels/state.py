@@ -12,65 +12,27 @@ Three explorers, each comparing the two ends of the state axis on one seed:
 * :func:`routing_panel` - sticky routing against pooling on an M/M/c queue, with the formulas;
 * :func:`crash_panel` - a worker crash: failed turns, lost contexts, checkpoints.
 
-and the small helpers the notebook uses to turn runs into its checked numbers.
+and the small helpers the notebook uses to turn runs into its checked numbers. The workload is
+:func:`simlib.presets.multi_turn_chat`; the pooled and sticky p95 formulas are
+:func:`simlib.capacity.mmc_p95`.
 """
 
 from __future__ import annotations
 
-import ipywidgets as w
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import plots, presets, theory
-from ..config import Architecture
-from ..dists import Exponential
+from .. import plots, presets
+from ..capacity import mmc_p95
 from ..engine import run
 from ..faults import windows
 from ..records import Result
 from ..resilience import Checkpointing
 from ..scenario import Scenario
-from ..widgets import VIEWS, Control, Explorer, crash, explore, outage, slider
+from ..widgets import Explorer, crash, explore, outage, slider
 
-STATELESS = Architecture("stateless", "sync", "monolith")
-STATEFUL = Architecture("stateful", "sync", "monolith")
-
-
-def chat(**changes) -> Scenario:
-    """The notebook's multi-turn chat: the assistant preset with one LLM call per turn and no
-    tools (so the context's trips are easy to see), about 6 turns a session, 10 s think time,
-    300 s long. Stateless by default; ``changes`` in ``with_`` form."""
-    base = {"architecture": STATELESS, "workload.steps": 1, "workload.tools_per_step": 0,
-            "tools": (), "workload.think_time": Exponential(10.0), "duration": 300.0,
-            "warmup": 60.0}
-    return presets.assistant(**{**base, **changes})
-
-
-# -- formulas and measurements ---------------------------------------------------------------
-
-
-def formula_p95(scenario: Scenario, state: str) -> float | None:
-    """The p95 time in system of an M/M/c-shaped scenario (``presets.mmc``): pooled
-    (stateless) is one M/M/(workers x slots) at the whole rate; sticky (stateful) is one
-    M/M/slots per worker at rate / workers, since sessions are hashed to workers at random.
-    None when that queue has no steady state."""
-    lam, s = scenario.workload.arrival_rate, scenario.llm.ttft.mean
-    count, slots = scenario.workers.count, scenario.workers.slots
-    try:
-        if state == "stateful":
-            return theory.mmc_sojourn_quantile(lam / count, s, slots, 0.95)
-        return theory.mmc_sojourn_quantile(lam, s, count * slots, 0.95)
-    except ValueError:
-        return None
-
-
-def workers_for_p95(scenario: Scenario, state: str, target: float) -> int:
-    """The fewest workers whose formula p95 (:func:`formula_p95`) is within ``target`` s."""
-    for count in range(1, 1000):
-        p95 = formula_p95(scenario.with_(**{"workers.count": count}), state)
-        if p95 is not None and p95 <= target:
-            return count
-    raise ValueError(f"target must be reachable with < 1000 workers, got {target!r}")
+# -- measurements ----------------------------------------------------------------------------
 
 
 def prompt_cache_saving(scenario: Scenario, seed: int) -> pd.Series:
@@ -79,8 +41,9 @@ def prompt_cache_saving(scenario: Scenario, seed: int) -> pd.Series:
     finish - admitted, so queueing is left out: what remains is the store round trip and the
     prompt-cache discount on the time to first token."""
     keys = ["session", "turn"]
-    pair = run(scenario.with_(architecture=STATELESS), seed).turns.merge(
-        run(scenario.with_(architecture=STATEFUL), seed).turns, on=keys, suffixes=("_a", "_b"))
+    pair = run(scenario.with_(architecture=presets.SIMPLE), seed).turns.merge(
+        run(scenario.with_(architecture=presets.STATEFUL), seed).turns, on=keys,
+        suffixes=("_a", "_b"))
     pair = pair[(pair["turn"] > 1) & ~pair["warmup_a"] & (pair["outcome_a"] == "ok")
                 & (pair["outcome_b"] == "ok")]
     return (pair["finish_a"] - pair["admitted_a"]) - (pair["finish_b"] - pair["admitted_b"])
@@ -101,8 +64,9 @@ def sticky_vs_pooled_figure(table: pd.DataFrame, scenario: Scenario) -> go.Figur
     top = scenario.workers.count * scenario.workers.slots / scenario.llm.ttft.mean
     grid = np.linspace(0.05, 0.88, 84) * top
     fig = go.Figure()
-    for design, label in ((STATELESS, "pooled: one M/M/c"), (STATEFUL, "sticky: c x M/M/1")):
-        curve = {rate: grid, "latency_p95": [formula_p95(scenario.with_(**{rate: r}), design.state)
+    for design, label in ((presets.SIMPLE, "pooled: one M/M/c"),
+                          (presets.STATEFUL, "sticky: c x M/M/1")):
+        curve = {rate: grid, "latency_p95": [mmc_p95(scenario.with_(**{rate: r}), design.state)
                                              for r in grid]}
         part = plots.simulated_vs_formula(table[table["architecture.state"] == design.state],
                                           rate, "latency_p95", curve, x_title="", y_title="",
@@ -116,7 +80,7 @@ def sticky_vs_pooled_figure(table: pd.DataFrame, scenario: Scenario) -> go.Figur
     return fig
 
 
-# -- views an explorer can show --------------------------------------------------------------
+# -- the explorers' own charts ---------------------------------------------------------------
 
 
 def _p95(result: Result) -> float:
@@ -125,20 +89,20 @@ def _p95(result: Result) -> float:
     return float(ok.quantile(0.95)) if len(ok) else float("nan")
 
 
-def _sticky_view(results: dict, scenario: Scenario) -> go.Figure:
+def sticky_p95(results: dict, scenario: Scenario, styled: bool = True) -> go.Figure:
     """Simulated p95 per design as bars, each with its own formula as a dark diamond."""
     names = list(results)
     fig = go.Figure()
     fig.add_bar(x=names, y=[_p95(results[n]) for n in names], name="simulated p95",
                 marker={"color": [plots.COLOURS[n] for n in names]})
-    fig.add_scatter(x=names, y=[formula_p95(scenario, n.split("/")[0]) for n in names],
+    fig.add_scatter(x=names, y=[mmc_p95(scenario, n.split("/")[0]) for n in names],
                     mode="markers", name="formula p95",
                     marker={"color": plots.COLOURS["formula"], "symbol": "diamond", "size": 14})
-    return plots._layout(fig, "design", "p95 time in system (s)",
-                         "p95: pooled M/M/c, sticky c x M/M/1")
+    return plots.layout(fig, "design", "p95 time in system (s)",
+                        "p95: pooled M/M/c, sticky c x M/M/1", styled)
 
 
-def _context_view(results: dict, scenario: Scenario) -> go.Figure:
+def context_lost(results: dict, scenario: Scenario, styled: bool = True) -> go.Figure:
     """Turns answered without their full context so far, per design, over time."""
     fig = go.Figure()
     for name, result in results.items():
@@ -146,27 +110,12 @@ def _context_view(results: dict, scenario: Scenario) -> go.Figure:
         fig.add_scatter(x=[0.0, *lost, scenario.duration], y=[0, *range(1, len(lost) + 1),
                         len(lost)], mode="lines", name=name,
                         line={"color": plots.COLOURS[name], "shape": "hv"})
-    for start, end in windows(scenario):
-        fig.add_vrect(x0=start, x1=end, fillcolor="#d62728", opacity=0.12, line_width=0)
-    return plots._layout(fig, "time (s)", "turns so far", "Turns that lost their context")
+    return plots.layout(plots.shade(fig, windows(scenario)), "time (s)", "turns so far",
+                        "Turns that lost their context", styled)
 
 
-VIEWS["state_sticky_p95"] = _sticky_view
-VIEWS["state_context_lost"] = _context_view
-
-
-def checkpoint_every() -> Control:
-    """A slider: stateful sessions checkpoint their context every N turns (0 = never)."""
-    def make():
-        return w.IntSlider(min=0, max=6, step=1, value=0, continuous_update=False,
-                           description="checkpoint every N turns (0 = never)",
-                           style={"description_width": "initial"},
-                           layout=w.Layout(width="340px"))
-
-    def apply(scenario, value):
-        return scenario.with_(**{"resilience.checkpoint": Checkpointing(value) if value
-                                 else None})
-    return Control("checkpoint every", make, apply)
+def _checkpoint(scenario: Scenario, every: int) -> Scenario:
+    return scenario.with_(**{"resilience.checkpoint": Checkpointing(every) if every else None})
 
 
 # -- the explorers ---------------------------------------------------------------------------
@@ -181,13 +130,13 @@ def store_panel(seed: int = 0) -> Explorer:
     flattens at the connection count, a queue forms in front of the store, and the stateless
     tail explodes: the store is the bottleneck. Finally turn on the store outage (150 to 210 s):
     stateless turns fail (error rate in the table); stateful turns do not notice."""
-    scenario = chat(**{"store.per_1k_tokens": 0.05, "store.servers": 4})
-    controls = [slider("workload.arrival_rate", 0.2, 0.8, 0.1, "sessions per second", 0.5),
-                slider("store.per_1k_tokens", 0.0, 0.3, 0.05, "store s per 1k tokens", 0.05),
-                slider("store.servers", 1, 8, 1, "store connections", 4, integer=True),
+    scenario = presets.multi_turn_chat(**{"store.per_1k_tokens": 0.05, "store.servers": 4})
+    controls = [slider("sessions per second", 0.2, 0.8, 0.1, 0.5, "workload.arrival_rate"),
+                slider("store s per 1k tokens", 0.0, 0.3, 0.05, 0.05, "store.per_1k_tokens"),
+                slider("store connections", 1, 8, 1, 4, "store.servers", integer=True),
                 outage("store", start=150.0, duration=60.0)]
-    return explore(scenario, controls, views=["latency_cdf", "store_busy"], compare=[STATEFUL],
-                   seed=seed)
+    return explore(scenario, controls, views=["latency_cdf", "store_busy"],
+                   compare=[presets.STATEFUL], seed=seed)
 
 
 def routing_panel(seed: int = 0) -> Explorer:
@@ -202,11 +151,11 @@ def routing_panel(seed: int = 0) -> Explorer:
     sticky sends the crashed worker's new sessions to its neighbour, now twice as loaded (the
     formulas assume no crash, so expect the bars to leave the diamonds)."""
     scenario = presets.mmc(2.8, 1.0, 4, duration=300.0, warmup=30.0)
-    controls = [slider("workload.arrival_rate", 0.4, 3.8, 0.2, "turns per second", 2.8),
-                slider("workers.count", 2, 8, 1, "workers", 4, integer=True),
+    controls = [slider("turns per second", 0.4, 3.8, 0.2, 2.8, "workload.arrival_rate"),
+                slider("workers", 2, 8, 1, 4, "workers.count", integer=True),
                 crash("workers", at=150.0)]
-    return explore(scenario, controls, views=["state_sticky_p95", "queued"],
-                   compare=[STATEFUL], seed=seed)
+    return explore(scenario, controls, views=[sticky_p95, "queued"],
+                   compare=[presets.STATEFUL], seed=seed)
 
 
 def crash_panel(seed: int = 0) -> Explorer:
@@ -219,7 +168,9 @@ def crash_panel(seed: int = 0) -> Explorer:
     checkpoint). Checkpoint every few turns: nearly as many turns are flagged (each misses
     *some* history), but each loses only the turns since its last checkpoint. Raise the load to
     see the jump grow with the number of conversations per worker."""
-    controls = [slider("workload.arrival_rate", 0.2, 0.8, 0.1, "sessions per second", 0.5),
-                crash("workers", at=150.0), checkpoint_every()]
-    return explore(chat(), controls, views=["outcomes", "state_context_lost"],
-                   compare=[STATEFUL], seed=seed)
+    controls = [slider("sessions per second", 0.2, 0.8, 0.1, 0.5, "workload.arrival_rate"),
+                crash("workers", at=150.0),
+                slider("checkpoint every N turns (0 = never)", 0, 6, 1, 0, _checkpoint,
+                       integer=True)]
+    return explore(presets.multi_turn_chat(), controls, views=["outcomes", context_lost],
+                   compare=[presets.STATEFUL], seed=seed)
