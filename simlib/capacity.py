@@ -160,9 +160,9 @@ def ceilings(scenario: Scenario) -> dict[str, float]:
 def size_fleet(scenario: Scenario, utilisation: float = 0.7) -> Scenario:
     """The smallest fleet the utilisation rule allows: every resource busy at most
     ``utilisation`` of the time on average. Sync workers hold a thread for a whole turn; every
-    worker needs cores for the bursts, and async workers in-flight places for the whole turn. A monolith
-    replica carries every tool, so it needs replicas for the tools too; microservices size
-    each tool service on its own."""
+    worker needs cores for the bursts, and async workers in-flight places for the whole turn.
+    A monolith replica carries every tool, so it needs replicas for the tools too;
+    microservices size each tool service on its own."""
     d, wk = demand(scenario), scenario.workers
     places = wk.max_in_flight if scenario.architecture.asynchronous else wk.slots
     need = max(d["turns"] * d["cpu"] / wk.cores, d["turns"] * d["turn_time"] / places)
