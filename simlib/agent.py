@@ -74,7 +74,7 @@ def step(run, worker, state, session, plan, attempt, prefix, work):
     seconds = cpu * worker.slow
     if seconds > 0:
         yield from cpu_burst(run, worker, seconds)
-    workload = run.scenario.workload
+    workload = run.workload
     while True:
         if workload.max_steps is not None and attempt.steps_run >= workload.max_steps:
             return "step_limit"
@@ -90,7 +90,10 @@ def step(run, worker, state, session, plan, attempt, prefix, work):
         if llm.cache is None and run.stateful and session is not None and \
                 session.turns_done > 0 and not state.context_lost:
             ttft *= llm.config.prompt_cache_factor  # the first edition's cache: pinned only
-        cause = yield from ask(run, llm, state, (ttft, tokens_in, out, prefix))
+        if run.failover is None:  # (ask's own first test, saved a call on the hot path)
+            cause = yield from call(run, llm, state, ttft, tokens_in, out, prefix)
+        else:
+            cause = yield from ask(run, llm, state, (ttft, tokens_in, out, prefix))
         if cause is not None and run.scenario.resilience.fallback is not None:
             cause = yield from fall_back(run, state, cause, tokens_in, out)
         if cause is not None:

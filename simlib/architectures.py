@@ -81,7 +81,7 @@ def deliver(run, session, state, plan, attempt):
 
 def work(run, session, worker, state, plan, attempt):
     """The turn's work on its worker: context in, the agent loop, context out."""
-    if attempt.steps_run == 0 or not run.stateful:
+    if session.context_tokens and (attempt.steps_run == 0 or not run.stateful):
         cause = yield from context_in(run, session, worker, state, attempt)
         if cause is not None:
             return cause
@@ -161,8 +161,6 @@ def context_in(run, session, worker, state, attempt):
     (restoring the last checkpoint from the store if the worker lost it; with durable
     execution the durable log holds it whole)."""
     attempt.context = session.context_tokens
-    if not session.context_tokens:  # the first turn of a session has no context yet
-        return None
     if not run.stateful:
         return (yield from call(run, run.store, state, session.context_tokens))
     if session.id in worker.contexts:
@@ -188,15 +186,17 @@ def context_out(run, session, worker, state, plan, attempt):
     was answered changes nothing."""
     if state.row >= 0:
         return None
-    session.context_tokens = attempt.context + plan.prompt_tokens + attempt.grown
+    grown = attempt.context + plan.prompt_tokens + attempt.grown
     if run.stateful:
-        worker.remember(session.id, session.context_tokens)
         checkpoint = run.scenario.resilience.checkpoint
         if checkpoint and (session.turns_done + 1) % checkpoint.every_turns == 0:
-            cause = yield from call(run, run.store, state, session.context_tokens)
+            cause = yield from call(run, run.store, state, grown)  # a crash here: no new turn
             if cause is None:
-                session.checkpoint_tokens = session.context_tokens
+                session.checkpoint_tokens = grown
+        session.context_tokens = grown
+        worker.remember(session.id, grown)
         return None
+    session.context_tokens = grown
     if session.turns_left == 0:  # nobody will read it again
         return None
     return (yield from call(run, run.store, state, session.context_tokens))

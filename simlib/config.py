@@ -20,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .dists import Deterministic, Distribution, Exponential, LogNormal, as_distribution
-from .traces import Trace
+from .traces import DATA, Trace
 from .validate import check_choice, check_number, check_probability, check_type
 
 STATES = ("stateless", "stateful")
@@ -369,6 +369,107 @@ class OnPrem(LLM):
     concurrency: int | None = 4
     cache: PromptCache | None = None
     prompt_cache_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class StepTime(Config):
+    """How long one iteration of a continuous-batching engine takes, in milliseconds:
+    ``a + b N + c KV + d P + e KVP``, where N is the tokens computed in the iteration (one per
+    decoding sequence, plus the prompt tokens prefilled), KV the context the decoding sequences
+    read from the KV cache, P the prompt tokens prefilled, and KVP the already computed prefix
+    each prefill chunk attends to. The defaults are Llama-3-8B on one A100 80GB, fitted to
+    Vidur's kernel profiles (microsoft/vidur, MIT): ``data/serving_profiles.csv``, row
+    ``llama-3-8b_a100-80gb_tp1``; :meth:`profile` reads any row of that table."""
+
+    path = "llm.step_time"
+    a: float = 10.1083
+    b: float = 0.0391458
+    c: float = 9.26702e-05
+    d: float = 0.0442338
+    e: float = 0.00244724
+
+    def validate(self):
+        for name in ("a", "b", "c", "d", "e"):
+            check_number(self._at(name), getattr(self, name), low=0)
+
+    def seconds(self, tokens: float, kv: float, prefill: float, kv_prefill: float) -> float:
+        """One iteration's duration in seconds."""
+        return (self.a + self.b * tokens + self.c * kv + self.d * prefill
+                + self.e * kv_prefill) / 1000
+
+    @classmethod
+    def profile(cls, name: str) -> StepTime:
+        """The step time of a profiled model and GPU (``data/serving_profiles.csv``)."""
+        row = serving_profile(name)
+        return cls(**{k: float(row[f"{k}_{unit}"]) if row[f"{k}_{unit}"] == row[f"{k}_{unit}"]
+                      else 0.0 for k, unit in STEP_COLUMNS.items()})
+
+
+STEP_COLUMNS = {"a": "ms", "b": "ms_per_token", "c": "ms_per_kv_token",
+                "d": "ms_per_prefill_token", "e": "ms_per_prefill_kv_token"}
+
+
+def serving_profile(name: str) -> dict:
+    """One row of ``data/serving_profiles.csv`` (a model on a GPU), as a dict."""
+    import pandas as pd
+    table = pd.read_csv(DATA / "serving_profiles.csv", comment="#").set_index("profile")
+    if name not in table.index:
+        raise ValueError(f"profile must be one of {', '.join(map(repr, table.index))}, "
+                         f"got {name!r}")
+    return table.loc[name].to_dict()
+
+
+@dataclass(frozen=True)
+class SelfHosted(LLM):
+    """A model you serve yourself on GPUs, with continuous batching (vLLM, TGI, SGLang).
+
+    Each of ``replicas`` engines runs iterations: every running sequence gets one output
+    token, and waiting prompts are prefilled in chunks within ``chunk_tokens`` tokens an
+    iteration (vLLM's ``max_num_batched_tokens``, 2,048 on an A100). An iteration's duration
+    grows with the batch and the KV cache it reads (:class:`StepTime`), so a loaded server
+    slows gradually (longer time to first token and per output token) before it queues. At
+    most ``max_batch`` sequences run at once (vLLM's ``max_num_seqs``, 256 on an A100), and
+    only as many as ``kv_cache_tokens`` hold, each reserving its prompt and its answer (as
+    Vidur's memory planner does); the rest wait, first come first served. Each replica keeps
+    a prefix cache of recent prompts (vLLM's automatic prefix caching, 16-token blocks), so
+    which replica a request goes to matters: ``routing`` is ``round_robin``,
+    ``least_loaded`` (fewest sequences), or ``prefix_affinity`` (the replica that holds the
+    prompt's prefix, unless it is far busier than the least loaded one: SGLang's and vLLM
+    Router's cache-aware policy, thresholds 64 and 1.5). Paid ``gpu_hour`` per replica-hour,
+    busy or idle; its tokens cost nothing more. The defaults: Llama-3-8B on one A100 80GB
+    (``data/serving_profiles.csv``; KV cache at vLLM's 0.9 memory utilisation; $1.49 an hour,
+    Jarvislabs, April 2026). ``SelfHosted.profile(name)`` builds one for another row."""
+
+    path = "llm"
+    replicas: int = 1
+    max_batch: int = 256
+    kv_cache_tokens: int = 467_291
+    chunk_tokens: int = 2048
+    step_time: StepTime = field(default_factory=StepTime)
+    routing: str = "round_robin"
+    gpu_hour: float = 1.49
+    cache: PromptCache | None = field(default_factory=lambda: PromptCache(
+        scope="replica", ttl=1e9, min_tokens=16, read_price=0.0, write_price=0.0))
+    sdk_retries: int = 2
+
+    def validate(self):
+        super().validate()
+        for name in ("replicas", "max_batch", "kv_cache_tokens", "chunk_tokens"):
+            check_number(self._at(name), getattr(self, name), low=1, integer=True)
+        check_type(self._at("step_time"), self.step_time, StepTime, "a simlib StepTime")
+        check_choice(self._at("routing"), self.routing,
+                     ("round_robin", "least_loaded", "prefix_affinity"))
+        check_number(self._at("gpu_hour"), self.gpu_hour, low=0)
+
+    @classmethod
+    def profile(cls, name: str, **changes) -> SelfHosted:
+        """A server of a profiled model and GPU (``data/serving_profiles.csv``): its step
+        time, KV cache, vLLM's batch limits and its replica-hour price."""
+        row = serving_profile(name)
+        return cls(step_time=StepTime.profile(name), kv_cache_tokens=int(row["kv_cache_tokens"]),
+                   max_batch=int(row["max_num_seqs"]),
+                   chunk_tokens=int(row["max_num_batched_tokens"]),
+                   gpu_hour=float(row["replica_hour_usd"]), **changes)
 
 
 @dataclass(frozen=True)

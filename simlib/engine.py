@@ -48,7 +48,7 @@ class TurnState:
     The class attributes are the starting values: a turn writes only what it changes (one of
     these is made per turn, so a short ``__init__`` matters)."""
 
-    admitted = ttft = float("nan")
+    admitted = ttft = tpot = float("nan")
     worker = -1
     calls = attempts = llm_calls = tool_calls = steps = 0
     duplicates = repeated_effects = resumes = 0
@@ -103,6 +103,7 @@ class Run:
             if fallback else None
         self.fallback_coin = streams.uniform("llm", "fallback_coin")
         self.planner = Planner(scenario, streams)
+        self.workload = scenario.workload
         self.subagents = scenario.workload.subagents
         self.sub_planner = Planner(scenario, streams, tag="sub:") if self.subagents else None
         self.semantic_coin = streams.uniform("llm", "semantic")

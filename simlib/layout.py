@@ -9,22 +9,29 @@ of component is one line here.
 from __future__ import annotations
 
 from .components import Component, Hop, Store, ToolService, Worker
+from .config import SelfHosted
 from .provider import LLMProvider
+from .serving import SelfHostedProvider
 
-KINDS = (Worker, LLMProvider, ToolService, Store, Hop)
+KINDS = (Worker, LLMProvider, SelfHostedProvider, ToolService, Store, Hop)
 """Every kind of component, in build order."""
+
+
+def model(config) -> type[LLMProvider]:
+    """The component that serves a model's configuration: hosted, or self-hosted engines."""
+    return SelfHostedProvider if isinstance(config, SelfHosted) else LLMProvider
 
 
 def layout(scenario) -> dict[str, tuple[type[Component], object]]:
     """The components ``scenario`` has: name -> (kind, its configuration), in the order the
     engine builds them."""
     parts: dict[str, tuple[type[Component], object]] = {
-        "workers": (Worker, scenario.workers), "llm": (LLMProvider, scenario.llm)}
+        "workers": (Worker, scenario.workers), "llm": (model(scenario.llm), scenario.llm)}
     failover = scenario.resilience.failover
     if failover is not None:
-        parts["llm_backup"] = (LLMProvider, failover.backup)
+        parts["llm_backup"] = (model(failover.backup), failover.backup)
     if scenario.onprem is not None:
-        parts["onprem"] = (LLMProvider, scenario.onprem)
+        parts["onprem"] = (model(scenario.onprem), scenario.onprem)
     parts.update({f"tools.{t.name}": (ToolService, t) for t in scenario.tools})
     parts.update({"store": (Store, scenario.store), "network": (Hop, scenario.network)})
     return parts

@@ -25,7 +25,7 @@ import simpy
 
 from .buckets import per_minute
 from .components import Component, resource
-from .config import LIMITS, LLM, OnPrem, PromptCache
+from .config import LIMITS, LLM, OnPrem, PromptCache, SelfHosted
 from .streams import Streams
 
 RETRIED = frozenset({"rate_limited", "overloaded", "llm_error"})
@@ -85,6 +85,7 @@ class LLMProvider(Component):
     model of a compliance design (paid by the hour, not per token)."""
 
     remote = False  # the provider is outside every design alike; its network time is in ttft
+    replicas = None  # a self-hosted model's engines (simlib.serving)
     stream = "llm"
     causes = ("llm_error", "rate_limited", "overloaded", "crash")
     policy = "llm"
@@ -92,7 +93,17 @@ class LLMProvider(Component):
 
     @staticmethod
     def per_hour(scenario) -> float:
-        return scenario.costs.onprem_per_hour if scenario.onprem is not None else 0.0
+        """An on-premises model's hours, and a self-hosted model's replica-hours (the main
+        one, the on-premises one or the backup)."""
+        models = [scenario.llm, scenario.onprem, scenario.resilience.failover.backup
+                  if scenario.resilience.failover is not None else None]
+        total = 0.0
+        for model in models:
+            if isinstance(model, SelfHosted):
+                total += model.replicas * model.gpu_hour
+            elif isinstance(model, OnPrem):
+                total += scenario.costs.onprem_per_hour
+        return total
 
     @classmethod
     def build(cls, run, name: str, config) -> list[Component]:
@@ -105,7 +116,7 @@ class LLMProvider(Component):
         super().__init__(env, config.error_rate)
         self.config, self.name = config, name
         self.primary = name == "llm"  # its time to first token is planned with the session
-        self.by_hour = isinstance(config, OnPrem)
+        self.by_hour = isinstance(config, (OnPrem, SelfHosted))
         if self.by_hour:
             self.policy = None  # the LLM policy wraps calls to the cloud models only
         self.price_in, self.price_out = _prices(config, costs, self.by_hour)
@@ -185,15 +196,14 @@ class LLMProvider(Component):
     def bill(self, turn, tokens_in: int, cached: int, written: int, tokens_out: int) -> None:
         """Add a finished request's tokens and price to the turn: cached reads and writes at
         the cache's multiples of the input price."""
-        if self.by_hour:
-            return
         turn.tokens_in += tokens_in
         turn.tokens_out += tokens_out
         if cached or written:
             turn.tokens_cached += cached
             turn.tokens_cache_write += written
             tokens_in += cached * (self.read_price - 1) + written * (self.write_price - 1)
-        turn.cost += (tokens_in * self.price_in + tokens_out * self.price_out) / 1000
+        if not self.by_hour:
+            turn.cost += (tokens_in * self.price_in + tokens_out * self.price_out) / 1000
         if turn.row >= 0:  # an abandoned call that ran on after its turn ended
             self.late.append(turn)
 
@@ -201,65 +211,86 @@ class LLMProvider(Component):
         """One call, as the SDK makes it: up to ``sdk_retries`` more requests after a 429, an
         overload or a server error. ``prefix`` names the prompt's prefix for the cache (a
         session's history); returns None or the last request's cause."""
-        env, config = self.env, self.config
+        env = self.env
         if not self.primary:
             ttft = self.ttft()
         retries = 0
         while True:
             turn.llm_calls += 1
-            cache, cached, key = self.cache, 0, None
-            if cache is not None and prefix is not None:
-                key = cache.key(turn, prefix)
-                cached = cache.read(key, tokens_in, env.now)
-            charges = self.charges(tokens_in, cached, tokens_out) if self.limited else None
-            cause = None
-            if charges is not None:
-                self.retry_after = self.admit(charges)
-                if self.retry_after > 0.0:
-                    cause = "rate_limited"
-            fast = self.fast
-            if cause is None and fast:
-                cause = self.refusal()
-            if cause is not None and fast:
+            cause, cached, key, charges = self.before(turn, tokens_in, tokens_out, prefix)
+            if cause is not None and self.fast:
                 yield env.timeout(self.error_latency())
+            elif cause is None and self.replicas is not None:  # a self-hosted engine
+                cause = yield from self.generate(turn, tokens_in, tokens_out, prefix)
             elif cause is None:
-                began = env.now
-                request = self.slots.request() if self.slots is not None else None
+                began, slots = env.now, self.slots
+                request = slots.request() if slots is not None else None
                 try:
                     if request is not None:
                         yield request
-                    first = (ttft + (tokens_in - cached) / config.prefill_rate
-                             if config.prefill_rate else ttft) * self.slow
                     self.in_progress += 1
                     try:
-                        cause = yield from self.work(first + tokens_out / config.decode_rate
-                                                     * self.slow)
+                        cause = yield from self.work(self.seconds(ttft, tokens_in - cached,
+                                                                  tokens_out))
                     except simpy.Interrupt:  # cancelled or crashed: the prompt was read
-                        if fast:
+                        if self.fast:
                             self.bill(turn, tokens_in, cached, 0, 0)
                         raise
                     finally:
                         self.in_progress -= 1
                 finally:
                     if request is not None:
-                        self.slots.release(request)
-                if not fast:  # the textbook provider: the error is known after the work
-                    if cause is None:
-                        cause = self.refusal()
-                    self.bill(turn, tokens_in, 0, 0, tokens_out)
-                elif cause is None:
-                    written = cache.write(key, tokens_in, cached, began) if key is not None \
-                        else 0
-                    self.bill(turn, tokens_in, cached, written, tokens_out)
-                if cause is None and turn.ttft != turn.ttft:  # the turn's first answer
-                    turn.ttft = env.now - tokens_out / config.decode_rate * self.slow \
-                        - turn.arrival
+                        slots.release(request)
+                cause = self.after(turn, cause, tokens_in, cached, key, tokens_out, began)
             if charges is not None and cause != "rate_limited":
                 self.refund(charges, tokens_out if cause is None else 0)
-            if cause is None or cause not in RETRIED or retries >= config.sdk_retries:
+            if cause is None or cause not in RETRIED or retries >= self.config.sdk_retries:
                 return cause
             retries += 1
             yield env.timeout(sdk_sleep(retries, cause, self.retry_after, self.jitter()))
+
+    def before(self, turn, tokens_in: int, tokens_out: int, prefix):
+        """What happens before any generation: the cache is read, the buckets are charged
+        (a 429 if they refuse), and the provider may refuse (overload, server error: known at
+        once unless the provider is the textbook one). Returns (cause, tokens cached, cache
+        key, the buckets' charges)."""
+        cache, cached, key, charges, cause = self.cache, 0, None, None, None
+        if cache is not None and prefix is not None:
+            key = cache.key(turn, prefix)
+            cached = cache.read(key, tokens_in, self.env.now)
+        if self.limited:
+            charges = self.charges(tokens_in, cached, tokens_out)
+            self.retry_after = self.admit(charges)
+            if self.retry_after > 0.0:
+                cause = "rate_limited"
+        if cause is None and self.fast:
+            cause = self.refusal()
+        return cause, cached, key, charges
+
+    def seconds(self, ttft: float, uncached: int, tokens_out: int) -> float:
+        """A generation's duration: time to first token (plus the uncached prompt at
+        ``prefill_rate``), then the answer at ``decode_rate``, slowed by a latency spike."""
+        config = self.config
+        first = ttft + uncached / config.prefill_rate if config.prefill_rate else ttft
+        return first * self.slow + tokens_out / config.decode_rate * self.slow
+
+    def after(self, turn, cause, tokens_in: int, cached: int, key, tokens_out: int,
+              began: float):
+        """After a generation: the textbook provider's error coin, the bill, the cache entry
+        written, and the turn's time to first token and per output token (its first answer).
+        Returns the cause."""
+        if not self.fast:  # the textbook provider: the error is known after the work
+            if cause is None:
+                cause = self.refusal()
+            self.bill(turn, tokens_in, 0, 0, tokens_out)
+        elif cause is None:
+            written = self.cache.write(key, tokens_in, cached, began) if key is not None else 0
+            self.bill(turn, tokens_in, cached, written, tokens_out)
+        if cause is None and turn.ttft != turn.ttft:
+            turn.ttft = self.env.now - tokens_out / self.config.decode_rate * self.slow \
+                - turn.arrival
+            turn.tpot = self.slow / self.config.decode_rate
+        return cause
 
 
 def _prices(config: LLM, costs, by_hour: bool) -> tuple[float, float]:

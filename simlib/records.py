@@ -24,7 +24,7 @@ from .resilience import OPEN
 
 OUTCOMES = ("ok", "degraded", "failed", "timed_out", "shed", "silent_failure", "in_flight")
 
-TURN_NUMBERS = ("arrival", "admitted", "finish", "ttft", "tokens_in", "tokens_out",
+TURN_NUMBERS = ("arrival", "admitted", "finish", "ttft", "tpot", "tokens_in", "tokens_out",
                 "tokens_cached", "tokens_cache_write", "cost", "wasted")
 TURN_COUNTS = ("session", "turn", "calls", "attempts", "llm_calls", "tool_calls", "store_ops",
                "worker", "steps", "duplicates", "repeated_effects", "resumes")
@@ -37,7 +37,7 @@ TOTALS = ("ok", "not_ok", "cost")
 
 def _numbers(state, finish: float) -> tuple:
     """A turn's :data:`TURN_NUMBERS`."""
-    return (state.arrival, state.admitted, finish, state.ttft, state.tokens_in,
+    return (state.arrival, state.admitted, finish, state.ttft, state.tpot, state.tokens_in,
             state.tokens_out, state.tokens_cached, state.tokens_cache_write, state.cost,
             state.wasted)
 
@@ -142,7 +142,7 @@ class Recorder:
             "tokens_in": col("tokens_in", np.int64), "tokens_out": col("tokens_out", np.int64),
             "tokens_cached": col("tokens_cached", np.int64),
             "tokens_cache_write": col("tokens_cache_write", np.int64),
-            "ttft": col("ttft"), "cost": col("cost"), "worker": col("worker"),
+            "ttft": col("ttft"), "tpot": col("tpot"), "cost": col("cost"), "worker": col("worker"),
             "steps": col("steps"), "duplicates": col("duplicates"),
             "repeated_effects": col("repeated_effects"), "resumes": col("resumes"),
             "context_lost": col("context_lost", bool), "sensitive": col("sensitive", bool),

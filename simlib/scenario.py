@@ -20,6 +20,7 @@ from .config import (
     Costs,
     Network,
     OnPrem,
+    SelfHosted,
     Services,
     Tool,
     Workers,
@@ -49,7 +50,7 @@ class Scenario(Config):
     costs: Costs = field(default_factory=Costs)
     faults: tuple = ()
     resilience: Resilience = field(default_factory=Resilience)
-    onprem: OnPrem | None = None
+    onprem: OnPrem | SelfHosted | None = None
     compliance: Compliance = field(default_factory=Compliance)
     duration: float = 600.0
     warmup: float = 60.0
@@ -73,7 +74,8 @@ class Scenario(Config):
             raise ValueError("tools must hold at least one Tool when workload.tools_per_step "
                              f"has mean {self.workload.tools_per_step.mean:g} > 0, got ()")
         if self.onprem is not None:
-            check_type("onprem", self.onprem, OnPrem, "a simlib OnPrem or None")
+            check_type("onprem", self.onprem, (OnPrem, SelfHosted),
+                       "a simlib OnPrem, a SelfHosted or None")
         check_type("faults", self.faults, tuple, "a tuple of faults")
         for i, fault in enumerate(self.faults):
             check_type(f"faults[{i}]", fault, FAULTS, "a fault from simlib.faults")

@@ -22,7 +22,9 @@ def test_hybrid_with_a_queue_never_violates(rate):
     assert turns["sensitive"].sum() > 20
     assert not turns["violation"].any()
     onprem = turns[turns["sensitive"] & (turns["outcome"] == "ok")]
-    assert (onprem["tokens_in"] == 0).all()  # the on-premises model bills no tokens
+    assert (onprem["tokens_in"] > 0).all()  # its tokens are counted ...
+    store = onprem["store_ops"] * BASE.costs.store_per_1k_ops / 1000
+    assert (onprem["cost"] == store).all()  # ... but not billed: it is paid by the hour
 
 
 def test_cloud_only_violates_on_every_sensitive_turn_that_reaches_the_model():

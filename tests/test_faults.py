@@ -664,7 +664,8 @@ def test_overlapping_crashes_of_a_worker_give_back_its_capacity(state):
     restarted, the replica is fully back. Overloaded (10 sessions/s on 2 x 8 slots of about
     2.5 s turns), all 16 slots are busy again after t = 60 and replica 0 serves turns."""
     scenario = sl.presets.qa_bot(architecture=sl.Architecture(state, "sync", "monolith"),
-                                 duration=120, warmup=10, **{"workload.arrival_rate": 10.0})
+                                 duration=120, warmup=10, **{"workload.arrival_rate": 10.0,
+                                                             "workers.slots": 8})
     result = sl.run(scenario.with_(faults=(Crash("workers", at=10.0, restart=20.0),
                                            Crash("workers", at=15.0, restart=20.0))), seed=0)
     late = result.timeline[result.timeline["time"] > 60.0]

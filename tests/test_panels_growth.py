@@ -74,8 +74,8 @@ def test_panel_fewer_store_connections_load_the_store_for_both(panel):
     panel.controls["store connections"].value = 2
     panel.controls["workers"].value = 1
     panel.controls["arrival rate (sessions/s)"].value = 0.2
-    for design in (SYNC, ASYNC):
-        assert one[design] > 1.6 * two[design]
+    for design in (SYNC, ASYNC):  # the same store work on half the connections, up to full
+        assert one[design] > min(1.6 * two[design], 0.9)
     assert one[SYNC] > 0.7
 
 

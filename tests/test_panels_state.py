@@ -9,7 +9,7 @@ import pytest
 from panels import over_seeds
 
 import simlib as sl
-from simlib import capacity, presets
+from simlib import capacity, presets, stats
 from simlib.panels import state
 
 DESIGNS = (presets.SIMPLE.name, presets.STATEFUL.name)
@@ -139,7 +139,12 @@ def test_formulas_and_workers_needed():
 
 
 def test_prompt_cache_saving_matches_its_formula():
+    """The first edition's textbook provider gives only a pinned session the cache: the
+    stateful turn saves (1 - factor) x the mean time to first token. A hosted provider caches
+    by prefix whoever sends it: the two designs save the same, so the difference is 0."""
     chat = presets.multi_turn_chat(**{"store.latency": 0.0, "store.per_1k_tokens": 0.0})
-    saved = state.prompt_cache_saving(chat, seed=0)
+    saved = state.prompt_cache_saving(presets.textbook(chat), seed=0)
     expected = (1 - chat.llm.prompt_cache_factor) * chat.llm.ttft.mean
     assert len(saved) > 300 and abs(saved.mean() - expected) < 0.05, (saved.mean(), expected)
+    hosted = state.prompt_cache_saving(chat.with_(**{"llm.prefill_rate": 5000.0}), seed=0)
+    assert stats.confidence_interval(hosted, 0.999).covers(0.0)

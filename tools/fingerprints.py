@@ -112,6 +112,14 @@ def scenarios() -> dict[str, sl.Scenario]:
     out["agent_loop_durable"] = loop.with_(**{
         "resilience.durable": sl.DurableExecution(), "workload.compaction": "truncate",
         "workload.subagents": None, "architecture.execution": "sync"})
+    out["self_hosted"] = sl.presets.assistant(
+        duration=400.0, warmup=40.0, architecture=sl.Architecture("stateless", "async",
+                                                                   "monolith"),
+        faults=(faults.LatencySpike("llm", 100.0, 40.0, 3.0),),
+        llm=sl.SelfHosted(replicas=3, routing="prefix_affinity", max_batch=16,
+                          kv_cache_tokens=100_000, error_rate=0.02))
+    out["self_hosted_onprem"] = out["compliance_cloud"].with_(onprem=sl.SelfHosted(
+        routing="least_loaded", replicas=2, max_batch=4))
     out["replay"] = sl.presets.from_trace(_trace(), replay=True)
     out["replay_twin"] = sl.presets.from_trace(_trace(), replay=False)
     return out
