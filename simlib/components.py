@@ -162,9 +162,10 @@ class Component(Faultable):
 
 
 class ToolService(Component):
-    """One tool: ``capacity`` concurrent calls (per replica), a latency drawn per call, errors.
+    """One replica of a tool: ``capacity`` concurrent calls, a latency drawn per call, errors.
     In a monolith every worker replica carries its own copy (and a crash of the tool takes that
-    replica down); in microservices it is one service of ``replicas`` replicas."""
+    replica down); in microservices the tool is a service of ``replicas`` of them, a call going
+    to the least busy replica that is up (:func:`pick`)."""
 
     stream = "tools"
     causes = ("tool_error", "service_down", "crash")
@@ -186,8 +187,8 @@ class ToolService(Component):
     @classmethod
     def build(cls, run, name: str, config) -> list[Component]:
         """One service (microservices), or a copy inside every worker replica (monolith)."""
-        if run.remote:
-            return [cls(run.env, config, run.streams, config.replicas, None)]
+        if run.remote:  # a service of its own: ``replicas`` replicas behind a balancer
+            return [cls(run.env, config, run.streams, 1, None) for _ in range(config.replicas)]
         workers = run.components["workers"]
         copies = [cls(run.env, config, run.streams, 1, worker) for worker in workers]
         for worker, copy in zip(workers, copies, strict=True):
@@ -381,3 +382,17 @@ class Worker(Component):
 def _context_service(scenario) -> bool:
     """Does the design run a context service (microservices that read context from a store)?"""
     return scenario.architecture.remote and not scenario.architecture.stateful
+
+
+def pick(replicas: list) -> Component:
+    """The replica of a service a call goes to: the least busy one that is up (if none is,
+    the call goes to one that is down and gets ``service_down``)."""
+    if len(replicas) == 1:
+        return replicas[0]
+    live = [r for r in replicas if not r.down] or replicas
+    return min(live, key=_busy)
+
+
+def _busy(replica) -> int:
+    slots = replica.slots
+    return slots.count + len(slots.queue) if slots is not None else 0

@@ -20,7 +20,7 @@ import simpy
 
 from . import architectures, faults
 from .calls import Guard
-from .components import Component, Hop, Store, Worker, resource
+from .components import Component, Hop, Store, Worker, pick, resource
 from .layout import layout
 from .provider import LLMProvider
 from .records import Recorder, Result
@@ -89,8 +89,8 @@ class Run:
         self.failover = scenario.resilience.failover
         self.store: Store = self.components["store"][0]
         self.hop: Hop = self.components["network"][0]
-        self.tool_services = [self.components[f"tools.{t.name}"][0] for t in scenario.tools] \
-            if self.remote else None
+        self.tool_services = [self.components[f"tools.{t.name}"] for t in scenario.tools] \
+            if self.remote else None  # each tool's replicas
         crashable = faults.crashable(scenario)
         self.crash_workers = any(c.replica is not None for name in crashable
                                  for c in self.components[name])
@@ -172,7 +172,9 @@ class Run:
             self.late.append(state)
 
     def tool_dependency(self, worker, tool: int):
-        return self.tool_services[tool] if self.tool_services is not None \
+        """The tool a call of ``worker``'s goes to: its own copy (monolith), or a replica of
+        the tool's service (microservices)."""
+        return pick(self.tool_services[tool]) if self.tool_services is not None \
             else worker.tools[tool]
 
     def new_turn(self, session: Session, number: int) -> TurnState:

@@ -16,8 +16,10 @@ target's state at those times, the way a chaos-engineering tool would:
 * :class:`Crash` - the target stops at ``at`` and restarts ``restart`` seconds later.
   ``workers`` (replica ``index``): every turn on it fails and a stateful replica loses the
   contexts it held. ``tools.<name>``: in a monolith the whole replica ``index`` goes down (any
-  part crashing takes the unit down); in microservices only that service does, failing the calls
-  to it. ``store``: every context read and write fails until it is back.
+  part crashing takes the unit down); in microservices replica ``index`` of that tool's service
+  does, failing the calls in progress on it while its other replicas serve. ``index=None``
+  crashes every replica at once (a bad deploy). ``store``: every context read and write fails
+  until it is back.
 * :class:`RandomCrashes` and :class:`RandomOutages` - the same, at random: up for an exponential
   time with mean ``mttf`` (or ``mean_between``), down for a random repair time.
 * :class:`simlib.config.FlashCrowd` may be given here too: the arrival rate times a factor.
@@ -139,7 +141,9 @@ class Partition(Window):
 
 @dataclass(frozen=True)
 class Crash(Fault):
-    """The target crashes at ``at`` and is back ``restart`` seconds later (see module doc)."""
+    """Replica ``index`` of the target crashes at ``at`` and is back ``restart`` seconds later
+    (see module doc); ``index=None`` crashes every replica at once, a correlated failure such
+    as a bad deploy or a poison input that every replica chokes on."""
 
     path = "Crash"
 
@@ -147,18 +151,18 @@ class Crash(Fault):
     target: str = "workers"
     at: float = 0.0
     restart: float = 30.0
-    index: int = 0
+    index: int | None = 0
 
     def validate(self):
         check_number(self._at("at"), self.at, low=0)
         check_number(self._at("restart"), self.restart, low=0, strict=True)
-        check_number(self._at("index"), self.index, low=0, integer=True)
+        check_number(self._at("index"), self.index, low=0, integer=True, optional=True)
 
     def check_target(self, path: str, scenario) -> None:
         super().check_target(path, scenario)
-        if self.index >= scenario.workers.count:
+        if self.index is not None and self.index >= scenario.workers.count:
             raise ValueError(f"{path}.index must be < workers.count "
-                             f"({scenario.workers.count}), got {self.index!r}")
+                             f"({scenario.workers.count}) or None, got {self.index!r}")
 
 
 @dataclass(frozen=True)
@@ -289,20 +293,22 @@ def _partition(run, fault, rng):
 
 
 def _down_up(run, fault, index: int):
-    """The two halves of a crash of replica ``index`` of the target (a target with one
-    replica, such as the store, ignores the index): what goes down, and how it comes back."""
+    """The two halves of a crash of replica ``index`` of the target: what goes down, and how
+    it comes back. The index counts the workers' replicas; a target with fewer (a service of
+    two replicas, the one store) takes it modulo its own count."""
     replicas = targets(run, fault.target)
-    return replicas[index if len(replicas) > 1 else 0].down_up()
+    return replicas[index % len(replicas)].down_up()
 
 
 def _crash(run, fault, rng):
-    def play():
-        down, up = _down_up(run, fault, fault.index)
+    def play(index):
+        down, up = _down_up(run, fault, index)
         yield run.env.timeout(fault.at)
         down()
         yield run.env.timeout(fault.restart)
         up()
-    return [play()]
+    replicas = len(targets(run, fault.target))
+    return [play(i) for i in (range(replicas) if fault.index is None else [fault.index])]
 
 
 def _random_crashes(run, fault, rng):

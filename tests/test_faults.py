@@ -672,3 +672,33 @@ def test_overlapping_crashes_of_a_worker_give_back_its_capacity(state):
     assert late["busy"].max() == 16
     turns = result.turns
     assert (turns.loc[turns["admitted"] > 60.0, "worker"] == 0).any()
+
+
+def test_a_microservice_replica_crash_is_routed_around():
+    """A tool service of 3 replicas, replica 0 down from 100 s to 200 s: the calls in progress
+    on it fail (cause crash), and no call fails afterwards, the balancer sending every new call
+    to the two replicas that are up; with the whole service down (index=None) every call in
+    the window fails (service_down)."""
+    base = exact("stateless/sync/microservices", tools=D(1), **{"tools.search.replicas": 3,
+                                                                "tools.search.capacity": 8})
+    one = sl.run(base.with_(faults=(Crash("tools.search", at=100.0, restart=100.0),)), 0).turns
+    failed = one[one["outcome"] == "failed"]
+    assert 0 < len(failed) < 10 and (failed["cause"] == "crash").all()
+    assert (failed["arrival"] < 100.0).all()
+    every = sl.run(base.with_(faults=(Crash("tools.search", 100.0, 100.0, index=None),)),
+                   0).turns
+    inside = every[every["arrival"].between(100.0, 195.0)]
+    assert (inside["outcome"] == "failed").all() and len(inside) > 200
+
+
+def test_a_bad_deploy_crashes_every_worker_at_once():
+    """Crash(index=None): every worker replica down together (a correlated failure), so every
+    turn in flight fails, against only those on replica 0 for a single crash."""
+    base = exact(rate=3.0)
+    single = sl.run(base.with_(faults=(Crash("workers", at=100.0, restart=20.0),)), 0).turns
+    every = sl.run(base.with_(faults=(Crash("workers", at=100.0, restart=20.0, index=None),)),
+                   0).turns
+    lost = {name: int((t["cause"] == "crash").sum()) for name, t in
+            (("single", single), ("every", every))}
+    assert lost["every"] > 2 * lost["single"] > 0
+    assert (every.loc[every["cause"] == "crash", "worker"].nunique()) == 3

@@ -58,27 +58,26 @@ def test_no_crash_no_failures_and_every_move_is_timed(crashes):
 
 def test_a_tool_crash_fails_turns_in_both_deployments(crashes):
     _, seen = crashes
-    for seed in SEEDS:
-        assert seen["code", 30, seed][MONO] > 0 and seen["code", 30, seed][MICRO] > 0
+    assert total(seen, ("code", 30), MONO) > 0 and total(seen, ("search", 120), MICRO) > 0
 
 
-def test_a_longer_restart_costs_microservices_turns_but_not_the_monolith(crashes):
+def test_a_longer_restart_costs_the_monolith_nothing_more(crashes):
     """The monolith's balancer routes new turns around the dead replica: only the turns in
-    flight at the crash fail, whatever the restart. A crashed service refuses every call until
-    it is back, so its failures grow with the restart time."""
+    flight at the crash fail, whatever the restart."""
     _, seen = crashes
     for seed in SEEDS:
         assert seen["code", 120, seed][MONO] == seen["code", 30, seed][MONO]
-    assert total(seen, ("code", 120), MICRO) > 2 * total(seen, ("code", 30), MICRO)
 
 
-def test_which_tool_crashed_matters_to_microservices_only(crashes):
-    """A monolith replica goes down whichever part crashed; a microservice crash fails only the
-    calls to that service, and search gets half as many calls as code."""
+def test_a_crashed_replica_is_routed_around_a_lone_one_refuses_until_back(crashes):
+    """A crash takes down one replica. The code service has three: its balancer routes around
+    the dead one, so only calls in progress on it fail. Search has one: the service refuses
+    every call until it is back, so it fails more turns, though it gets half the calls. The
+    monolith loses the same turns whichever part crashed (its whole replica goes down)."""
     _, seen = crashes
     for seed in SEEDS:
         assert seen["search", 120, seed][MONO] == seen["code", 120, seed][MONO]
-    assert total(seen, ("search", 120), MICRO) < total(seen, ("code", 120), MICRO)
+    assert total(seen, ("search", 120), MICRO) > total(seen, ("code", 120), MICRO)
 
 
 def test_more_load_puts_more_turns_in_the_monolith_blast_radius():

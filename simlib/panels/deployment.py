@@ -90,11 +90,12 @@ def blast_radius_panel(seed: int = 0) -> Explorer:
     """Monolith (blue) and microservices (teal) on the same seed, with a tool crash at 150 s.
 
     Move "tool crash: restart" above 0: the monolith loses the turns in flight on replica 0
-    (whatever they were doing), then the other replicas carry on; microservices lose only turns
-    that call the crashed tool, but for as long as it is down. Lengthen the restart and watch
-    which "failed" bar grows. Switch the crashed tool to ``search``: the monolith's bar does not
-    care which part crashed; the microservices bar shrinks to the turns that use search.
-    Raise the arrival rate: more turns in flight, more to lose in both."""
+    (whatever they were doing), then the other replicas carry on; in microservices replica 0 of
+    the code service goes down and its balancer routes around it: only the calls in progress on
+    it fail. Switch the crashed tool to ``search``, a service of one replica: the monolith's bar
+    does not care which part crashed; the microservices bar grows with the restart, since the
+    lone replica refuses every call until it is back. Raise the arrival rate: more turns in
+    flight, more to lose in both."""
     scenario = presets.tool_heavy(duration=300)
     controls = [slider("arrival rate (sessions/s)", 0.1, 1.0, 0.1, 0.5, "workload.arrival_rate"),
                 crash("tools.code", at=150.0, label="tool crash: restart (s)"),
