@@ -113,12 +113,14 @@ def flat_turn(run, session, number, plan, record):  # noqa: D417
     worker.busy += 1
     state.admitted, state.worker = run.env.now, worker.index
     llm = run.llm
+    state.steps = 1
     state.calls += 1
     state.attempts += 1
     state.llm_calls += 1
     llm.in_progress += 1
     yield run.env.timeout(plan.ttft[0] * llm.slow)
     state.ttft = run.env.now - state.arrival  # no output tokens: the answer is its first token
+    state.tpot = llm.slow / llm.config.decode_rate
     llm.in_progress -= 1
     llm.coin()  # the error coin is thrown as in simlib (error rate 0: always a success)
     worker.busy -= 1

@@ -64,8 +64,15 @@ def deliver(run, session, state, plan, attempt):
         else:
             if worker is None:
                 return "shed", ticket
-            try:
-                cause = yield from work(run, session, worker, state, plan, attempt)
+            try:  # the turn's work on its worker: context in, the agent loop, context out
+                cause = None
+                if session.context_tokens and (attempt.steps_run == 0 or not run.stateful):
+                    cause = yield from context_in(run, session, worker, state, attempt)
+                if cause is None:
+                    cause = yield from loop(run, worker, state, session, plan, attempt,
+                                            session.id)  # prefix: the session's history
+                if cause is None:
+                    cause = yield from context_out(run, session, worker, state, plan, attempt)
             except simpy.Interrupt as stop:
                 stop_children(run, run.env.active_process, stop.cause)
                 cause = str(stop.cause)
@@ -77,19 +84,6 @@ def deliver(run, session, state, plan, attempt):
     if cause is None:
         return ("degraded" if state.degraded else "ok"), None
     return ("timed_out" if cause == "timeout" else "failed"), cause
-
-
-def work(run, session, worker, state, plan, attempt):
-    """The turn's work on its worker: context in, the agent loop, context out."""
-    if session.context_tokens and (attempt.steps_run == 0 or not run.stateful):
-        cause = yield from context_in(run, session, worker, state, attempt)
-        if cause is not None:
-            return cause
-    prefix = session.id  # the prompt's prefix, for a prompt cache: the session's history
-    cause = yield from loop(run, worker, state, session, plan, attempt, prefix)
-    if cause is None:
-        cause = yield from context_out(run, session, worker, state, plan, attempt)
-    return cause
 
 
 def admit(run, session, state, attempt):

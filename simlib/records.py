@@ -75,8 +75,13 @@ class Recorder:
             code = self.cause_code[cause] = len(self.causes)
             self.causes.append(cause)
         state.row, self.rows = self.rows, self.rows + 1
-        self.numbers.extend(_numbers(state, finish))
-        self.counts.extend(_counts(state))
+        self.numbers.extend((state.arrival, state.admitted, finish, state.ttft, state.tpot,
+                             state.tokens_in, state.tokens_out, state.tokens_cached,
+                             state.tokens_cache_write, state.cost, state.wasted))
+        self.counts.extend((state.session, state.number, state.calls, state.attempts,
+                            state.llm_calls, state.tool_calls, state.store_ops, state.worker,
+                            state.steps, state.duplicates, state.repeated_effects,
+                            state.resumes))  # (as _numbers and _counts: inlined, it is hot)
         self.flags.extend((OUTCOME_CODE[outcome], code, state.context_lost, state.sensitive,
                            state.violation))
 
