@@ -157,6 +157,20 @@ def ceilings(scenario: Scenario) -> dict[str, float]:
     }
 
 
+def load(scenario: Scenario) -> float:
+    """Offered turns per second over the lowest ceiling (:func:`ceilings`): at 1 or more the
+    queue has no steady state, and a mean measured on it grows with the run's length."""
+    top = min(ceilings(scenario).values())
+    turns = demand(scenario)["turns"]
+    return turns / top if top > 0 else math.inf
+
+
+def stable(scenario: Scenario, margin: float = 1.0) -> bool:
+    """Is every resource offered less than ``margin`` of what it can carry (DESIGN.md section
+    2: a number from a queue at or past its capacity is reported as unstable)?"""
+    return load(scenario) < margin
+
+
 def size_fleet(scenario: Scenario, utilisation: float = 0.7) -> Scenario:
     """The smallest fleet the utilisation rule allows: every resource busy at most
     ``utilisation`` of the time on average. Sync workers hold a thread for a whole turn; every

@@ -6,7 +6,9 @@ the measured window ``[warmup, duration)``. Rates that describe what the system 
 (throughput, goodput) count turns that *finished* in the window instead, because an overloaded
 system's output is capped by its capacity, whatever arrived.
 
-Latency is measured on turns answered ``ok``. SLO attainment is the share of measured turns
+Latency is measured on turns answered ``ok`` (``latency_p50`` ...), and on every turn that
+ended, whatever its outcome (``latency_all_p50``, ``latency_all_p95``): a design that fails
+fast must not look fast. SLO attainment is the share of measured turns
 answered ok within ``slo_latency``; a turn still in flight at the end counts as a miss once it is
 older than the target, and is left out while it is younger (it might still make it).
 """
@@ -67,6 +69,7 @@ def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
                       strict=True))
     ended = n - counts["in_flight"]
     latency = turns["latency"].to_numpy()[rows & is_ok]
+    every = turns["latency"].to_numpy()[rows & (codes != names.index("in_flight"))]
     finish = turns["finish"].to_numpy()
     finished_in_window = (finish >= scenario.warmup) & (finish < scenario.duration)
     ok_finished = finished_in_window & is_ok
@@ -86,6 +89,8 @@ def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
         "latency_p50": _stat(latency, np.percentile, 50),
         "latency_p95": _stat(latency, np.percentile, 95),
         "latency_p99": _stat(latency, np.percentile, 99),
+        "latency_all_p50": _stat(every, np.percentile, 50),
+        "latency_all_p95": _stat(every, np.percentile, 95),
         "error_rate": errors / ended if ended else np.nan,
         "availability": (counts["ok"] + counts["degraded"]) / ended if ended else np.nan,
         "slo_attainment": int((latency <= scenario.slo_latency).sum()) / slo_base

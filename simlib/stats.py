@@ -39,6 +39,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from . import article
+
 DEFAULT_FORMAT = ".3g"
 """How ``str(ci)`` prints each of its three numbers."""
 COUNT = (0.0, math.inf)
@@ -224,6 +226,18 @@ def pareto_front(table: pd.DataFrame, lower: Sequence[str] = ("cost_per_ok", "la
     return pd.Series(np.logical_not(dominated), index=table.index, name="front")
 
 
+UNSTABLE = "unstable (offered load at or past capacity)"
+"""What a number from an unstable queue is reported as, instead of a mean and an interval."""
+
+
+def reported(values, stable: bool, level: float = 0.95, within=None) -> CI | str:
+    """A mean with its interval when the queue it was measured on is stable, else
+    :data:`UNSTABLE` (its mean would only grow with the run's length)."""
+    if not stable:
+        return UNSTABLE
+    return confidence_interval(values, level, within or (-math.inf, math.inf))
+
+
 VERDICTS = ("holds", "holds if", "contradicted", "not testable")
 """What a claim can come to (DESIGN.md section 2); "holds if" names its condition in the row."""
 COLUMNS = ("claim", "verdict", "what the simulation shows", "assumption / where it stops")
@@ -234,7 +248,8 @@ WIDTHS = (24, 12, 48, 38)
 class Verdict(pd.DataFrame):
     """A verdict table: a DataFrame with the columns of :data:`COLUMNS`, one row per claim,
     that prints as a wrapped text table (``print``, nbval) and as a left-aligned HTML table
-    (a notebook's display). Anything computed from it is a plain DataFrame."""
+    (a notebook's display). Anything computed from it is a plain DataFrame. The article
+    claims each row tests are in ``attrs["article"]`` (a list of id lists, row by row)."""
 
     @property
     def _constructor(self):
@@ -251,20 +266,40 @@ class Verdict(pd.DataFrame):
                                            classes="simlib-verdict")
         return f"<style>{HTML_STYLE}</style>\n{table}"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Text and HTML, and the rows with their article claim ids as JSON
+        (:data:`MIMETYPE`), which ``tools/scorecard.py`` reads from the stored notebooks."""
+        ids = self.attrs.get("article") or [[] for _ in range(len(self))]
+        rows = [dict(zip(COLUMNS, row, strict=True)) | {"article": claims}
+                for row, claims in zip(self.itertuples(index=False), ids, strict=True)]
+        return {"text/plain": repr(self), "text/html": self._repr_html_(), MIMETYPE: rows}
+
+
+MIMETYPE = "application/vnd.simlib.verdict+json"
+"""The output type that carries a verdict table's rows, for the scorecard."""
+
 
 HTML_STYLE = ".simlib-verdict td, .simlib-verdict th {text-align: left; vertical-align: top}"
 
 
 def verdict(rows: Iterable[Sequence[str]]) -> Verdict:
     """The verdict table of a notebook from rows of (claim, verdict, what the simulation shows,
-    assumption or where it stops holding); each verdict is one of :data:`VERDICTS`."""
+    assumption or where it stops holding[, article claim ids]); each verdict is one of
+    :data:`VERDICTS`. The optional fifth cell names the source article's claims the row tests
+    (ids of :data:`simlib.article.CLAIMS`, comma-separated): ``tools/scorecard.py`` collects
+    them into ``docs/scorecard.md``. It is kept in ``Verdict.article``, not printed."""
     rows = [tuple(str(cell) for cell in row) for row in rows]
+    ids = []
     for row in rows:
-        if len(row) != len(COLUMNS):
-            raise ValueError(f"a verdict row needs {len(COLUMNS)} cells {COLUMNS}, got {row!r}")
+        if len(row) not in (len(COLUMNS), len(COLUMNS) + 1):
+            raise ValueError(f"a verdict row needs {len(COLUMNS)} cells {COLUMNS} and may add "
+                             f"article claim ids, got {row!r}")
         if row[1] not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {row[1]!r} ({row[0]})")
-    return Verdict(rows, columns=list(COLUMNS))
+        ids.append(article.check(row[4]) if len(row) > len(COLUMNS) else [])
+    table = Verdict([row[:len(COLUMNS)] for row in rows], columns=list(COLUMNS))
+    table.attrs["article"] = ids
+    return table
 
 
 def _wrapped(rows: list[Sequence[str]], headers: Sequence[str], widths: Sequence[int]) -> str:
