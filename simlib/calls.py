@@ -44,7 +44,7 @@ def call(run, dependency, turn, *work):
         return guarded(run, guard, dependency, turn, work)
     turn.calls += 1
     turn.attempts += 1
-    if dependency.remote:
+    if dependency.remote or run.log is not None:
         return attempt(run, dependency, turn, work)
     return dependency.serve(turn, *work)
 
@@ -97,12 +97,18 @@ def hedged(run, turn, work, after: float):
 
 
 def attempt(run, dependency, turn, work):
-    """One try: cross the network if the dependency is another service, then be served."""
+    """One try: cross the network if the dependency is another service, then be served (and,
+    when the run keeps a call log, write it down as the caller's own log would)."""
+    began, cached = run.env.now, turn.tokens_cached
+    cause = None
     if dependency.remote:
         cause = yield from run.hop.cross(dependency.hop_name)
-        if cause is not None:
-            return cause
-    return (yield from dependency.serve(turn, *work))
+    if cause is None:
+        cause = yield from dependency.serve(turn, *work)
+    if run.log is not None:
+        run.log.call(run.env.now, began, dependency, turn, work, cause,
+                     turn.tokens_cached - cached)
+    return cause
 
 
 def guarded(run, guard, dependency, turn, work):

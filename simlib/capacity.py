@@ -154,6 +154,7 @@ def ceilings(scenario: Scenario) -> dict[str, float]:
         "async: in-flight cap": w.count * w.max_in_flight / turn,
         "tools: capacity": sum(at_once) / tools if at_once and tools else math.inf,
         "LLM: requests/min": rpm / 60 / steps if rpm else math.inf,
+        "LLM: concurrency": llm_capacity(scenario) / steps,
     }
 
 
@@ -180,7 +181,8 @@ def size_fleet(scenario: Scenario, utilisation: float = 0.7) -> Scenario:
     d, wk = demand(scenario), scenario.workers
     places = wk.max_in_flight if scenario.architecture.asynchronous else wk.slots
     need = max(d["turns"] * d["cpu"] / wk.cores, d["turns"] * d["turn_time"] / places)
-    tools = {t.name: d[f"tools.{t.name}"] / t.capacity / utilisation for t in scenario.tools}
+    tools = {t.name: d[f"tools.{t.name}"] / t.capacity / utilisation for t in scenario.tools
+             if t.capacity is not None}  # an unlimited tool needs no replicas for its load
     count = math.ceil(need / utilisation)
     changes = {}
     if scenario.architecture.remote:

@@ -1,4 +1,4 @@
-"""The command line: ``python -m simlib run|sweep|presets``, mirroring the Python API.
+"""The command line: ``python -m simlib presets|run|sweep|save|fit|review``, mirroring the API.
 
 Examples::
 
@@ -6,6 +6,10 @@ Examples::
     python -m simlib run --preset qa_bot --seed 1 --set workload.arrival_rate=3 --turns turns.csv
     python -m simlib sweep --preset mmc --vary workload.arrival_rate=1,2,3 \\
         --vary architecture.state=stateless,stateful --seeds 0-9 --jobs 2 --out sweep.csv
+    python -m simlib save --preset assistant --out ours.toml     # a scenario file to edit
+    python -m simlib run --scenario ours.toml
+    python -m simlib fit calls.csv --out ours.toml               # from your own call logs
+    python -m simlib review --scenario ours.toml --slo 20 --budget 5 --load 3 --out review/
 
 Values are read as numbers when they look like numbers, ``none`` as None, and distributions as
 ``exponential:MEAN``, ``deterministic:VALUE``, ``lognormal:MEDIAN:P95``, ``uniform:LOW:HIGH`` or
@@ -20,7 +24,7 @@ import sys
 
 import pandas as pd
 
-from . import dists, presets
+from . import dists, files, fit, presets, review
 from .engine import run
 from .experiment import sweep
 
@@ -84,7 +88,7 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def build_scenario(args):
-    scenario = PRESETS[args.preset]()
+    scenario = files.load(args.scenario) if args.scenario else PRESETS[args.preset]()
     changes = {path: parse_value(value, path) for path, value in args.set}
     return scenario.with_(**changes)
 
@@ -126,6 +130,32 @@ def cmd_sweep(args) -> None:
     write(table, args.out)
 
 
+def cmd_save(args) -> None:
+    path = files.save(build_scenario(args), args.out)
+    print(f"wrote the scenario to {path}", file=sys.stderr)
+
+
+def cmd_fit(args) -> None:
+    fitted = fit.fit(args.logs, gap=args.gap, empirical=not args.lognormal)
+    for note in fitted.notes:
+        print(f"- {note}", file=sys.stderr)
+    if len(fitted.skipped):
+        print(f"skipped {len(fitted.skipped)} row(s) (line, column, reason):", file=sys.stderr)
+        print(fitted.skipped.head(20).to_string(index=False), file=sys.stderr)
+    base = files.load(args.scenario) if args.scenario else None
+    path = files.save(fitted.scenario(base), args.out)
+    print(f"wrote the fitted scenario to {path}", file=sys.stderr)
+
+
+def cmd_review(args) -> None:
+    result = review.review(build_scenario(args), slo=args.slo, budget=args.budget,
+                           load=args.load, width=args.width, n_jobs=args.jobs)
+    print(result.summary())
+    if args.out:
+        md, page = result.write(args.out)
+        print(f"wrote {md} and {page}", file=sys.stderr)
+
+
 def cmd_presets(args) -> None:
     for name in PRESETS:
         doc = (presets.mmc if name == "mmc" else presets.ARTICLE[name]).__doc__
@@ -137,18 +167,45 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m simlib", description="Simulate AI-agent architectures under load "
         "and faults. Start with 'presets', then 'run' one scenario, then 'sweep' a grid.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = top.add_subparsers(dest="command", required=True, metavar="{presets,run,sweep}")
+    sub = top.add_subparsers(dest="command", required=True,
+                             metavar="{presets,run,sweep,save,fit,review}")
     sub.add_parser("presets", help="list the ready-made scenarios").set_defaults(fn=cmd_presets)
     for name, fn, text in (("run", cmd_run, "one replication: summary, turns, timeline"),
-                           ("sweep", cmd_sweep, "every combination of --vary, times --seeds")):
+                           ("sweep", cmd_sweep, "every combination of --vary, times --seeds"),
+                           ("save", cmd_save, "write a scenario file (TOML) to edit"),
+                           ("review", cmd_review, "which designs meet an SLO and a budget")):
         p = sub.add_parser(name, help=text, description=text, epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(fn=fn)
         p.add_argument("--preset", choices=sorted(PRESETS), default="qa_bot",
                        help="scenario to start from (default: qa_bot)")
+        p.add_argument("--scenario", metavar="FILE",
+                       help="a scenario file (TOML, see 'save'); replaces --preset")
         p.add_argument("--set", action="append", default=[], type=parse_assignment,
                        metavar="PATH=VALUE", help="change one field; repeat as needed")
     run_p, sweep_p = sub.choices["run"], sub.choices["sweep"]
+    sub.choices["save"].add_argument("--out", required=True, metavar="FILE.toml")
+    review_p = sub.choices["review"]
+    review_p.add_argument("--slo", type=float, required=True, help="p95 latency target (s)")
+    review_p.add_argument("--budget", type=float, required=True,
+                          help="dollars per 1,000 ok turns")
+    review_p.add_argument("--load", type=float, help="turns per second (default: the "
+                          "scenario's)")
+    review_p.add_argument("--width", type=float, default=0.1, help="the p95 interval's "
+                          "half-width asked for, a share of its mean (default 0.1)")
+    review_p.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    review_p.add_argument("--out", metavar="FOLDER", help="write review.md and review.html")
+    fit_p = sub.add_parser("fit", help="fit a scenario to your call logs",
+                           description=fit.__doc__.split("\n\n")[0])
+    fit_p.set_defaults(fn=cmd_fit)
+    fit_p.add_argument("logs", help="call log: .csv, .parquet or OpenTelemetry .json")
+    fit_p.add_argument("--out", required=True, metavar="FILE.toml")
+    fit_p.add_argument("--scenario", metavar="FILE", help="a scenario file for the parts "
+                       "the log does not tell (architecture, workers, prices...)")
+    fit_p.add_argument("--gap", type=float, default=5.0, help="seconds between two calls "
+                       "of a session that start a new turn (default 5)")
+    fit_p.add_argument("--lognormal", action="store_true", help="log-normal sizes instead "
+                       "of the observed values")
     run_p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     run_p.add_argument("--turns", metavar="FILE", help="write the turns table (.csv/.parquet)")
     run_p.add_argument("--timeline", metavar="FILE", help="write the timeline table")

@@ -23,7 +23,7 @@ from .calls import Guard
 from .components import Component, Hop, Store, Worker, pick, resource
 from .layout import layout
 from .provider import LLMProvider
-from .records import Recorder, Result
+from .records import CallLog, Recorder, Result
 from .scenario import Scenario
 from .streams import Streams
 from .workload import Planner, session_arrivals
@@ -78,6 +78,7 @@ class Run:
         self.dead_letter = scenario.resilience.dead_letter if self.asynchronous else None
         self.pool = None if self.stateful else resource(env, self.per_worker * w.count)
         self.late: list[TurnState] = []  # turns charged something after their row was written
+        self.log: CallLog | None = None  # every call, when asked for (run(log_calls=True))
         self.components: dict[str, list[Component]] = {}
         for name, (kind, config) in layout(scenario).items():
             self.components[name] = kind.build(self, name, config)
@@ -228,9 +229,13 @@ class Run:
         return self.recorder.result(self)
 
 
-def run(scenario: Scenario, seed: int = 0) -> Result:
-    """Simulate ``scenario`` once with ``seed``; the same seed always gives the same tables."""
+def run(scenario: Scenario, seed: int = 0, log_calls: bool = False) -> Result:
+    """Simulate ``scenario`` once with ``seed``; the same seed always gives the same tables.
+    ``log_calls`` also keeps every LLM and tool call (``result.calls``, :class:`CallLog`)."""
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a simlib Scenario, got {scenario!r} "
                         f"({type(scenario).__name__})")
-    return Run(scenario, seed).play()
+    simulation = Run(scenario, seed)
+    if log_calls:
+        simulation.log = CallLog()
+    return simulation.play()

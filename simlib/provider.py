@@ -143,6 +143,7 @@ class LLMProvider(Component):
         self.overloads: list[float] = []
         self.in_progress = 0
         self.retry_after = 0.0
+        self.first_token_at = float("nan")  # of the last answered request (for a call log)
         self.late: list = []  # turns billed after their row was written (see Run.late)
         self.columns = (f"{name}_in_progress",)
 
@@ -297,10 +298,11 @@ class LLMProvider(Component):
         turn.cost += (tokens_in * self.price_in + tokens_out * self.price_out) / 1000
         if turn.row >= 0:
             self.late.append(turn)
-        if cause is None and turn.ttft != turn.ttft:
-            turn.ttft = self.env.now - tokens_out / self.decode_rate * self.slow \
-                - turn.arrival
-            turn.tpot = self.slow / self.decode_rate
+        if cause is None:
+            self.first_token_at = self.env.now - tokens_out / self.decode_rate * self.slow
+            if turn.ttft != turn.ttft:
+                turn.ttft = self.first_token_at - turn.arrival
+                turn.tpot = self.slow / self.decode_rate
         return cause
 
     def before(self, turn, tokens_in: int, tokens_out: int, prefix):
@@ -340,10 +342,12 @@ class LLMProvider(Component):
         elif cause is None:
             written = self.cache.write(key, tokens_in, cached, began) if key is not None else 0
             self.bill(turn, tokens_in, cached, written, tokens_out)
-        if cause is None and turn.ttft != turn.ttft:
-            turn.ttft = self.env.now - tokens_out / self.config.decode_rate * self.slow \
-                - turn.arrival
-            turn.tpot = self.slow / self.config.decode_rate
+        if cause is None:
+            self.first_token_at = self.env.now - tokens_out / self.config.decode_rate \
+                * self.slow
+            if turn.ttft != turn.ttft:
+                turn.ttft = self.first_token_at - turn.arrival
+                turn.tpot = self.slow / self.config.decode_rate
         return cause
 
 

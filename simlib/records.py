@@ -110,7 +110,8 @@ class Recorder:
     def result(self, run) -> Result:
         columns = self.columns()
         return Result(run.scenario, run.seed, self.turns_frame(columns),
-                      self.timeline_frame(columns))
+                      self.timeline_frame(columns),
+                      run.log.frame() if run.log is not None else None)
 
     def columns(self) -> dict[str, np.ndarray]:
         """Every recorded column in the order the turns ended (views of the buffers, no copy),
@@ -172,12 +173,49 @@ class Recorder:
         return pd.DataFrame(sampled | totals)
 
 
-class Result:
-    """One replication's tables: ``turns`` (one row per turn) and ``timeline`` (samples)."""
+class CallLog:
+    """The calls a run's agents made, one row each, as the agents' own logs (or an
+    OpenTelemetry exporter) would have them: every LLM request the application sent (the SDK's
+    retries inside it) and every tool call, with when it started and ended, its tokens and its
+    status. Kept only when asked for (``run(..., log_calls=True)``): :mod:`simlib.fit` reads
+    this very format, so a log of a known scenario shows what a fit recovers."""
 
-    def __init__(self, scenario, seed: int, turns: pd.DataFrame, timeline: pd.DataFrame):
+    COLUMNS = ("kind", "name", "session", "turn", "start", "end", "ttft", "input_tokens",
+               "output_tokens", "cached_tokens", "status")
+
+    def __init__(self):
+        self.rows: list[tuple] = []
+
+    def call(self, now: float, began: float, dependency, turn, work, cause, cached: int):
+        """Write down one call (LLM requests and tool calls; other dependencies are not an
+        agent's own calls)."""
+        kind = "llm" if hasattr(dependency, "first_token_at") else \
+            "tool" if hasattr(dependency, "cause") else None
+        if kind is None:
+            return
+        ok = cause is None
+        if kind == "llm":
+            ttft = dependency.first_token_at - began if ok else float("nan")
+            tokens = (work[1], work[2] if ok else 0)
+            name = dependency.name
+        else:
+            ttft, tokens, name = float("nan"), (0, 0), dependency.config.name
+        self.rows.append((kind, name, turn.session, turn.number, began, now, ttft, *tokens,
+                          cached, "ok" if ok else str(cause)))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=list(self.COLUMNS))
+
+
+class Result:
+    """One replication's tables: ``turns`` (one row per turn), ``timeline`` (samples) and,
+    when asked for, ``calls`` (the call log, :class:`CallLog`)."""
+
+    def __init__(self, scenario, seed: int, turns: pd.DataFrame, timeline: pd.DataFrame,
+                 calls: pd.DataFrame | None = None):
         self.scenario, self.seed = scenario, seed
         self.turns, self.timeline = turns, timeline
+        self.calls = calls  # the call log, when the run kept one (see CallLog)
         self._summary: pd.Series | None = None
 
     def summary(self) -> pd.Series:

@@ -241,6 +241,7 @@ class SelfHostedProvider(LLMProvider):
         if key is not None and tokens_in >= BLOCK:
             replica.keep(key, tokens_in)
         self.bill(turn, tokens_in, cached, 0, tokens_out)
+        self.first_token_at = sequence.first_at
         if turn.ttft != turn.ttft:
             turn.ttft = sequence.first_at - turn.arrival
             turn.tpot = (self.env.now - sequence.first_at) / (tokens_out - 1) \
