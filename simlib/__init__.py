@@ -69,8 +69,9 @@ __all__.append("DESIGNS")
 
 def __getattr__(name: str):
     """``sl.plots``, ``sl.widgets`` and ``sl.panels`` load on first use: they need the ``lab``
-    extra (plotly, ipywidgets)."""
-    if name in ("plots", "widgets", "panels"):
+    extra (plotly, ipywidgets); so do ``sl.files``, ``sl.fit`` and ``sl.review`` (your own
+    system: scenario files, call logs, design reviews), which a plain run does not need."""
+    if name in ("plots", "widgets", "panels", "files", "fit", "review"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'simlib' has no attribute {name!r}")

@@ -48,6 +48,10 @@ class Review:
     table: pd.DataFrame
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
     chosen: str | None = None
+    ties: list[str] = field(default_factory=list)
+    """Designs that also meet both targets and whose cost interval overlaps the chosen one's:
+    the runs cannot tell them apart on cost, so the choice among them is yours to make on what
+    the model leaves out (operations, skills, compliance)."""
 
     def summary(self) -> str:
         """The Markdown summary."""
@@ -57,8 +61,11 @@ class Review:
                  f"{self.width:.0%} of its mean (at most {MAX_SEEDS} seeds).", "",
                  _markdown(self.table.drop(columns=["scenario"], errors="ignore")), ""]
         if self.chosen:
-            lines += [f"**Cheapest design that meets both: {self.chosen}.**", "",
-                      "What would change the answer (one assumption moved at a time):", "",
+            lines += [f"**Cheapest design that meets both: {self.chosen}.**", ""]
+            if self.ties:
+                lines += ["Indistinguishable from it on cost (the 95% intervals overlap): "
+                          + ", ".join(self.ties) + ".", ""]
+            lines += ["What would change the answer (one assumption moved at a time):", "",
                       _markdown(self.sensitivity), ""]
         else:
             lines += ["**No design meets both targets at this load with the intervals "
@@ -133,6 +140,8 @@ def review(scenario: Scenario, slo: float, budget: float, load: float | None = N
         best = meets.loc[meets["cost_per_1k_ok"].map(lambda c: c.mean).idxmin()]
         chosen = best["design"]
         out.chosen = chosen
+        out.ties = [row["design"] for _, row in meets.iterrows() if row["design"] != chosen
+                    and row["cost_per_1k_ok"].low <= best["cost_per_1k_ok"].high]
         if sensitivity:
             out.sensitivity = _sensitivity(best["scenario"], slo, budget, n_jobs)
     return out

@@ -242,7 +242,7 @@ def test_a_replayed_trace_is_not_written():
 @pytest.fixture(scope="module")
 def reviewed():
     scenario = KNOWN.with_(duration=900.0, warmup=90.0)
-    return review.review(scenario, slo=20.0, budget=20.0, width=0.1,
+    return review.review(scenario, slo=30.0, budget=20.0, width=0.1,
                          designs=sl.DESIGNS[:2] + sl.DESIGNS[4:5])
 
 
@@ -287,3 +287,16 @@ def test_the_command_line_fits_and_reviews(tmp_path):
     done = subprocess.run([sys.executable, "-m", "simlib", "run", "--scenario", str(bad)],
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2 and "llm.error_rate" in done.stderr
+
+
+def test_the_review_names_the_designs_it_cannot_tell_apart(reviewed):
+    """A design is tied with the chosen one exactly when it meets both targets and its cost
+    interval overlaps the chosen design's; the summary names the ties."""
+    assert reviewed.chosen is not None, reviewed.summary()
+    table = reviewed.table.set_index("design")
+    best = table.loc[reviewed.chosen, "cost_per_1k_ok"]
+    for design, row in table.iterrows():
+        overlaps = row["verdict"] == "meets" and row["cost_per_1k_ok"].low <= best.high
+        assert (design in reviewed.ties) == (overlaps and design != reviewed.chosen)
+    if reviewed.ties:
+        assert "Indistinguishable from it on cost" in reviewed.summary()
