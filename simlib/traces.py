@@ -43,6 +43,7 @@ import csv
 import json
 import math
 import re
+import sysconfig
 from dataclasses import dataclass
 from datetime import datetime
 from numbers import Integral, Real
@@ -55,8 +56,18 @@ from .validate import check_number
 
 #: Where the reference copies of the original traces live, beside the repository.
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-#: The repository's derived tables (quantiles, arrivals, summary); absent in a wheel install.
-DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _data() -> Path:
+    """The derived tables (quantiles, arrivals, summaries, the example log): ``data/`` of the
+    checkout, or where a wheel installs them (``<prefix>/share/resilient-agents-lab/data``)."""
+    here = Path(__file__).resolve().parents[1] / "data"
+    installed = Path(sysconfig.get_path("data")) / "share" / "resilient-agents-lab" / "data"
+    return here if here.is_dir() or not installed.is_dir() else installed
+
+
+#: The repository's derived tables (see :func:`_data`).
+DATA = _data()
 
 #: The known original traces: name -> path under :data:`SHARED`.
 KNOWN = {
