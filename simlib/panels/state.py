@@ -217,6 +217,16 @@ def penalty_runs(rho: float = 0.8, workers: int = 4, slots=(2, 8), seeds=range(5
     return pd.DataFrame(rows)
 
 
+def sweep_ratios(table: pd.DataFrame, slots: int = 1) -> pd.DataFrame:
+    """The rows of :func:`penalty_runs` from a sweep over ``architecture.state`` that already
+    ran both designs on the same seeds (one setting otherwise), its workers having ``slots``
+    slots each."""
+    by = table.pivot_table(index="seed", columns="architecture.state", values="latency_p95")
+    return pd.DataFrame({"slots": slots, "seed": by.index, "pooled": by["stateless"].to_numpy(),
+                         "sticky": by["stateful"].to_numpy(),
+                         "ratio": (by["stateful"] / by["stateless"]).to_numpy()})
+
+
 def penalty_table(runs: pd.DataFrame, rho: float = 0.8, workers: int = 4) -> pd.DataFrame:
     """Per slots per worker: the simulated p95 ratio (mean over seeds and its 95% CI, as
     :func:`simlib.stats.formatted` prints it), the formula's ratio, and whether the CI holds
@@ -333,7 +343,8 @@ def cache_runs(scenario: Scenario, seeds) -> pd.DataFrame:
                 row[f"cached {design.state}"] = later["tokens_cached"].sum() / \
                     later["tokens_in"].sum()
                 row[f"$ per 1k turns {design.state}"] = 1000 * turns["cost"].mean()
-            row["saved s"] = prompt_cache_saving(setting, seed).mean()
+            # rounded to a nanosecond: a saving of exactly nothing prints as 0, not -0
+            row["saved s"] = round(float(prompt_cache_saving(setting, seed).mean()), 9) + 0.0
             rows.append(row)
     return pd.DataFrame(rows)
 
