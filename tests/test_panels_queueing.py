@@ -159,3 +159,22 @@ def test_relative_rise_and_recovery_arithmetic():
     assert 0.3 < rise < 0.4  # the "flat" stretch from 30% to 70% busy adds about a third
     assert queueing.recovery_arithmetic(3.0, 4, factor=3, seconds=60) == pytest.approx(100.0)
     assert queueing.recovery_arithmetic(1.0, 4, factor=3, seconds=60) == 0.0
+
+
+def test_plain_simpy_queue_matches_erlang_c():
+    """The twenty-line SimPy M/M/4 of notebook 00 (3 per second, 1 s of work): its mean wait
+    after a 100 s warm-up, over 20 replications of 1,000 s, holds Erlang C (99.9% CI)."""
+    waits = [queueing.mean_wait(queueing.tiny_mmc(3.0, 1.0, 4, 1000.0, seed), 100.0)
+             for seed in range(20)]
+    assert_in_ci(waits, sl.theory.mmc_wait(3.0, 1.0, 4), "plain SimPy M/M/4 mean wait")
+    first = queueing.tiny_mmc(3.0, 1.0, 4, 1000.0, seed=0)
+    assert first == queueing.tiny_mmc(3.0, 1.0, 4, 1000.0, seed=0)
+    assert all(wait >= 0 for _, wait in first) and len(first) > 2500
+
+
+def test_seeds_needed_scales_with_the_square_of_the_precision():
+    values = [1.0, 1.2, 0.8, 1.1, 0.9, 1.0, 1.05, 0.95]
+    ci = sl.stats.confidence_interval(values)
+    loose = queueing.seeds_needed(values, ci.half_width / ci.mean)
+    assert loose == len(values)
+    assert queueing.seeds_needed(values, ci.half_width / ci.mean / 2) == 4 * len(values)

@@ -7,7 +7,11 @@ time on average), so every number it shows has a formula to check it against.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
+import simpy
 
 from .. import presets, theory
 from ..experiment import replicate
@@ -125,3 +129,40 @@ def recovery_arithmetic(rate: float, servers: int, factor: float, seconds: float
     ``servers / service_mean - rate`` per second."""
     backlog = (rate - servers / (factor * service_mean)) * seconds
     return max(backlog, 0.0) / (servers / service_mean - rate)
+
+
+# -- the method, once: a queue in plain SimPy ------------------------------------------------------
+
+def tiny_mmc(arrival_rate: float, service_mean: float, servers: int, duration: float,
+             seed: int = 0) -> list[tuple[float, float]]:
+    """An M/M/c queue in plain SimPy, the whole of it: (arrival time, wait) of every request
+    that reached a worker before ``duration``. simlib does the same, with agents around it."""
+    env, rng = simpy.Environment(), np.random.default_rng(seed)
+    workers, waits = simpy.Resource(env, capacity=servers), []
+
+    def request(arrived):
+        with workers.request() as slot:
+            yield slot  # wait for a free worker
+            waits.append((arrived, env.now - arrived))
+            yield env.timeout(rng.exponential(service_mean))  # the work
+
+    def arrivals():
+        while True:
+            yield env.timeout(rng.exponential(1 / arrival_rate))  # Poisson arrivals
+            env.process(request(env.now))
+
+    env.process(arrivals())
+    env.run(until=duration)
+    return waits
+
+
+def mean_wait(waits: list[tuple[float, float]], warmup: float = 0.0) -> float:
+    """Mean wait of the requests of :func:`tiny_mmc` that arrived after ``warmup`` seconds."""
+    return float(np.mean([wait for arrived, wait in waits if arrived >= warmup]))
+
+
+def seeds_needed(values, relative: float = 0.05) -> int:
+    """Replications for a 95% interval of half-width ``relative`` x the mean, from a first
+    batch of ``values``: the half-width shrinks like 1 / sqrt(n), so n = n0 x (h0 / h)^2."""
+    ci = confidence_interval(values)
+    return math.ceil(len(values) * (ci.half_width / (relative * abs(ci.mean))) ** 2)
