@@ -381,3 +381,15 @@ def complex_start(**changes) -> Scenario:
 
 
 ARTICLE = {"qa_bot": qa_bot, "assistant": assistant, "tool_agent": tool_agent}
+
+
+# -- notebooks 00 and 01 (issue 16) -------------------------------------------------------------
+
+CHAT_PREFILL_RATE = 11_323.1
+"""Prompt tokens a second a model prefills, for notebook 01's prompt-cache experiment
+(``llm.prefill_rate``: the time to first token grows by one second per this many *uncached*
+prompt tokens). Llama-3-8B on one A100 80GB, fitted to Vidur's kernel profiles
+(microsoft/vidur, MIT): ``data/serving_profiles.csv``, row ``llama-3-8b_a100-80gb_tp1``,
+column ``prefill_tokens_per_s``. Hosted providers publish no prefill rate; OpenAI's
+openai-cookbook ``examples/Prompt_Caching_201.ipynb`` reports the cache cutting time to first
+token by up to 80% on long prompts, which a rate of this order gives."""

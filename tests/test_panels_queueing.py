@@ -112,3 +112,69 @@ def test_same_seed_same_charts_other_seed_other_charts(panel):
     assert np.array_equal(first, again)
     assert np.array_equal(first, np.asarray(queueing.mmc_panel(seed=0).figures[1].data[0].x))
     assert len(panel.timings) == 2
+
+
+# -- same utilisation, different waits (notebook 00's first claim) -------------------------------
+
+def test_wait_formula_is_erlang_c_and_pollaczek_khinchine():
+    """Exponential work: the M/M/c wait; constant work on one worker: M/D/1 exactly."""
+    assert queueing.wait_formula(0.9, 4, "exponential") == pytest.approx(
+        sl.theory.mmc_wait(3.6, 1.0, 4))
+    assert queueing.wait_formula(0.9, 1, "exponential") == pytest.approx(9.0)
+    assert queueing.wait_formula(0.9, 1, "deterministic") == pytest.approx(
+        sl.theory.md1_wait(0.9, 1.0))
+
+
+@pytest.fixture(scope="module")
+def waits():
+    """24 replications of 2,000 s per queue, all at utilisation 0.9."""
+    return queueing.waits_at(rho=0.9, seeds=range(24))
+
+
+def test_same_utilisation_waits_far_apart_and_each_matches_its_formula(waits):
+    """The claim "utilisation predicts waiting" is contradicted: at one utilisation the
+    simulated waits differ by more than a factor of 3 even between the ends of their 99.9%
+    intervals (the formulas say 9), and each queue's
+    simulated wait agrees with Kingman / Allen-Cunneen (99.9% CI; M/D/4, where the formula is an
+    approximation, within 10% of it)."""
+    cis = {label: sl.stats.confidence_interval(w, 0.999) for label, w in waits.items()}
+    assert min(ci.high for ci in cis.values()) * 3 < max(ci.low for ci in cis.values())
+    for label, servers, kind in queueing.SAME_UTILISATION:
+        formula = queueing.wait_formula(0.9, servers, kind)
+        if (servers, kind) == (4, "deterministic"):
+            assert cis[label].low <= 1.1 * formula and cis[label].high >= 0.9 * formula, label
+        else:
+            assert_in_ci(waits[label], formula, f"mean wait, {label}")
+
+
+def test_relative_rise_and_recovery_arithmetic():
+    check = sl.stats.ci_table(
+        sl.sweep(sl.presets.mmc(1.2, 1.0, 4, duration=300.0, warmup=30.0),
+                 {"workload.arrival_rate": [1.2, 2.8]}, seeds=range(2), progress=False),
+        "workload.arrival_rate", "latency_mean",
+        formula=lambda rate: sl.theory.mmc_sojourn(rate, 1.0, 4))
+    rise = queueing.relative_rise(check, 1.2, 2.8)
+    assert rise == pytest.approx(sl.theory.mmc_sojourn(2.8, 1.0, 4)
+                                 / sl.theory.mmc_sojourn(1.2, 1.0, 4) - 1)
+    assert 0.3 < rise < 0.4  # the "flat" stretch from 30% to 70% busy adds about a third
+    assert queueing.recovery_arithmetic(3.0, 4, factor=3, seconds=60) == pytest.approx(100.0)
+    assert queueing.recovery_arithmetic(1.0, 4, factor=3, seconds=60) == 0.0
+
+
+def test_plain_simpy_queue_matches_erlang_c():
+    """The twenty-line SimPy M/M/4 of notebook 00 (3 per second, 1 s of work): its mean wait
+    after a 100 s warm-up, over 20 replications of 1,000 s, holds Erlang C (99.9% CI)."""
+    waits = [queueing.mean_wait(queueing.tiny_mmc(3.0, 1.0, 4, 1000.0, seed), 100.0)
+             for seed in range(20)]
+    assert_in_ci(waits, sl.theory.mmc_wait(3.0, 1.0, 4), "plain SimPy M/M/4 mean wait")
+    first = queueing.tiny_mmc(3.0, 1.0, 4, 1000.0, seed=0)
+    assert first == queueing.tiny_mmc(3.0, 1.0, 4, 1000.0, seed=0)
+    assert all(wait >= 0 for _, wait in first) and len(first) > 2500
+
+
+def test_seeds_needed_scales_with_the_square_of_the_precision():
+    values = [1.0, 1.2, 0.8, 1.1, 0.9, 1.0, 1.05, 0.95]
+    ci = sl.stats.confidence_interval(values)
+    loose = queueing.seeds_needed(values, ci.half_width / ci.mean)
+    assert loose == len(values)
+    assert queueing.seeds_needed(values, ci.half_width / ci.mean / 2) == 4 * len(values)

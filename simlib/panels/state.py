@@ -25,11 +25,13 @@ import plotly.graph_objects as go
 
 from .. import plots, presets
 from ..capacity import mmc_p95
+from ..config import PromptCache
 from ..engine import run
 from ..faults import windows
 from ..records import Result
 from ..resilience import Checkpointing
 from ..scenario import Scenario
+from ..stats import CI, UNSTABLE, ci_table, confidence_interval, reported
 from ..widgets import Explorer, crash, explore, outage, slider
 
 # -- measurements ----------------------------------------------------------------------------
@@ -174,3 +176,195 @@ def crash_panel(seed: int = 0) -> Explorer:
                        integer=True)]
     return explore(presets.multi_turn_chat(), controls, views=["outcomes", context_lost],
                    compare=[presets.STATEFUL], seed=seed)
+
+
+# -- second edition: the settings that decide the verdicts ------------------------------------
+
+def sticky_penalty(rho: float = 0.8, workers: int = 4, slots: int = 1) -> float:
+    """The p95 of sticky routing over pooled, by formula (:func:`simlib.capacity.mmc_p95`),
+    for ``workers`` workers of ``slots`` slots each, every slot ``rho`` busy with 1 s of
+    exponential work: sticky is ``workers`` M/M/slots queues, pooled one M/M/(workers x slots).
+    The more turns a worker serves at once, the more of the pooling a sticky worker keeps."""
+    scenario = presets.mmc(rho * workers * slots, 1.0, workers, **{"workers.slots": slots})
+    return mmc_p95(scenario, "stateful") / mmc_p95(scenario, "stateless")
+
+
+def penalty_flip(rho: float = 0.8, workers: int = 4, below: float = 1.2,
+                 most: int = 256) -> int:
+    """The fewest slots per worker from which the sticky p95 penalty (:func:`sticky_penalty`)
+    is under ``below``: sticky routing is "hard to scale" only for workers that serve fewer
+    turns at once than this."""
+    for slots in range(1, most + 1):
+        if sticky_penalty(rho, workers, slots) < below:
+            return slots
+    raise ValueError(f"the penalty stays at or above {below} up to {most} slots per worker")
+
+
+def penalty_runs(rho: float = 0.8, workers: int = 4, slots=(2, 8), seeds=range(5),
+                 duration: float = 500.0, warmup: float = 100.0) -> pd.DataFrame:
+    """Sticky against pooled on the same seeds (common random numbers), for each number of
+    slots per worker: one row per (slots, seed) with both p95s and their ratio."""
+    rows = []
+    for k in slots:
+        scenario = presets.mmc(rho * workers * k, 1.0, workers, duration=duration,
+                               warmup=warmup, **{"workers.slots": k})
+        for seed in seeds:
+            pooled = run(scenario, seed).summary()["latency_p95"]
+            sticky = run(scenario.with_(architecture=presets.STATEFUL), seed).summary()
+            rows.append({"slots": k, "seed": seed, "pooled": pooled,
+                         "sticky": sticky["latency_p95"],
+                         "ratio": sticky["latency_p95"] / pooled})
+    return pd.DataFrame(rows)
+
+
+def sweep_ratios(table: pd.DataFrame, slots: int = 1) -> pd.DataFrame:
+    """The rows of :func:`penalty_runs` from a sweep over ``architecture.state`` that already
+    ran both designs on the same seeds (one setting otherwise), its workers having ``slots``
+    slots each."""
+    by = table.pivot_table(index="seed", columns="architecture.state", values="latency_p95")
+    return pd.DataFrame({"slots": slots, "seed": by.index, "pooled": by["stateless"].to_numpy(),
+                         "sticky": by["stateful"].to_numpy(),
+                         "ratio": (by["stateful"] / by["stateless"]).to_numpy()})
+
+
+def penalty_table(runs: pd.DataFrame, rho: float = 0.8, workers: int = 4) -> pd.DataFrame:
+    """Per slots per worker: the simulated p95 ratio (mean over seeds and its 95% CI, as
+    :func:`simlib.stats.formatted` prints it), the formula's ratio, and whether the CI holds
+    it. ``runs`` is :func:`penalty_runs` (any ``slots``), with a ``ratio`` column."""
+    table = ci_table(runs, "slots", "ratio",
+                     formula=lambda k: sticky_penalty(rho, workers, int(k)))
+    return table
+
+
+def penalty_figure(runs: pd.DataFrame, rho: float = 0.8, workers: int = 4,
+                   slots=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40)) -> go.Figure:
+    """The sticky p95 penalty against slots per worker: the formula as a line over the realistic
+    range (1 slot to Starlette's 40 threads), the simulated ratios as markers with 95% error
+    bars, and the 1.2x line where the verdict flips."""
+    grid = list(slots)
+    table = penalty_table(runs, rho, workers)
+    fig = go.Figure()
+    fig.add_scatter(x=grid, y=[sticky_penalty(rho, workers, k) for k in grid], mode="lines",
+                    name="formula: M/M/k per worker over one M/M/(c k)",
+                    line={"color": plots.COLOURS["formula"]})
+    fig.add_scatter(x=table.index, y=table["mean"], mode="markers", name="simulated (CI)",
+                    error_y={"type": "data", "symmetric": False,
+                             "array": table["high"] - table["mean"],
+                             "arrayminus": table["mean"] - table["low"]},
+                    marker={"color": plots.COLOURS[presets.STATEFUL.name], "size": 9})
+    fig.add_hline(y=1.2, line_dash="dot", annotation_text="1.2x")
+    fig.update_xaxes(type="log")
+    return plots.layout(fig, "slots (turns served at once) per worker",
+                        "p95 sticky / p95 pooled", f"The sticky penalty at utilisation {rho}")
+
+
+def store_rise(table: pd.DataFrame, stateful_p50: float) -> pd.Series:
+    """The stateless median turn's rise over the stateful one (0.1 = +10%), per store speed
+    (``store.per_1k_tokens``), from a sweep of the stateless design over it (means over seeds;
+    the stateful design never touches the store, so one number serves every speed)."""
+    p50 = table.groupby("store.per_1k_tokens")["latency_p50"].mean()
+    return p50 / stateful_p50 - 1
+
+
+def store_flip(rise: pd.Series, above: float = 0.10) -> float:
+    """The store speed (seconds per 1,000 tokens of context) from which the stateless median
+    turn is more than ``above`` slower than the stateful one, interpolated linearly between the
+    speeds swept (:func:`store_rise`, rising with the speed)."""
+    speeds, values = rise.index.to_numpy(float), rise.to_numpy(float)
+    if values[-1] <= above:
+        raise ValueError(f"the rise stays under {above} up to {speeds[-1]} s per 1k tokens")
+    return float(np.interp(above, values, speeds))
+
+
+def store_figure(rise: pd.Series, flip: float, default: float) -> go.Figure:
+    """The stateless median's rise over stateful against the store's seconds per 1,000 tokens,
+    with the flip and the default store marked."""
+    fig = go.Figure()
+    fig.add_scatter(x=rise.index, y=rise.to_numpy() * 100, mode="lines+markers",
+                    name="stateless p50 over stateful p50",
+                    line={"color": plots.COLOURS[presets.SIMPLE.name]})
+    fig.add_hline(y=10, line_dash="dot", annotation_text="+10%")
+    fig.add_vline(x=flip, line_dash="dot", annotation_text=f"flip {flip:.3f}")
+    fig.add_vline(x=default, line_dash="dash", annotation_text="default store")
+    return plots.layout(fig, "store seconds per 1,000 tokens of context",
+                        "median turn, % slower than stateful", "What the store trip costs")
+
+
+def offered_store(scenario: Scenario, seeds) -> CI:
+    """Store connections busy on average when there are more than ever fill (64): the store
+    work the workload offers, in connections (:func:`store_busy` over ``seeds``)."""
+    wide = scenario.with_(**{"store.servers": 64})
+    return confidence_interval([store_busy(run(wide, seed)) for seed in seeds])
+
+
+def store_latency(runs: pd.DataFrame, offered: CI) -> pd.DataFrame:
+    """Per number of store connections: the p50 and p95 with their intervals, or "unstable"
+    where the offered store load (upper end of its interval) is at or past the connections: a
+    queue with no steady state, whose numbers only grow with the run's length."""
+    rows = {}
+    for servers, part in runs.groupby("store.servers"):
+        stable = offered.high < servers
+        rows[servers] = {f"{c}": format(reported(part[c], stable), ".2f")
+                         if stable else UNSTABLE for c in ("latency_p50", "latency_p95")}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("store.servers")
+
+
+CACHES = ("first edition: pinned-only factor", "hosted: provider-scope cache",
+          "self-hosted: replica-scope cache")
+"""The three prompt caches :func:`cache_settings` defines."""
+
+
+def cache_settings(scenario: Scenario) -> dict[str, Scenario]:
+    """``scenario`` with each of :data:`CACHES`: the first edition's textbook provider (no
+    cache; a pinned session's time to first token times ``prompt_cache_factor`` from its second
+    turn); the hosted provider's cache keyed by prefix whoever sends it; a cache per serving
+    replica (each agent worker reaching its own replica, as with self-hosted vLLM without a
+    prefix-aware router). The last two with time to first token growing with the uncached
+    prompt at :data:`simlib.presets.CHAT_PREFILL_RATE`."""
+    prefill = {"llm.prefill_rate": presets.CHAT_PREFILL_RATE}
+    return {CACHES[0]: presets.textbook(scenario),
+            CACHES[1]: scenario.with_(**prefill),
+            CACHES[2]: scenario.with_(**{"llm.cache": PromptCache(scope="replica"), **prefill})}
+
+
+def cache_runs(scenario: Scenario, seeds) -> pd.DataFrame:
+    """For each cache of :func:`cache_settings` and seed, paired stateless and stateful runs:
+    the share of follow-up turns' input tokens read from the cache in each design, the LLM
+    cost per 1,000 turns of each, and the mean seconds of service each ok follow-up turn
+    saves when stateful (:func:`prompt_cache_saving`)."""
+    rows = []
+    for name, setting in cache_settings(scenario).items():
+        for seed in seeds:
+            row = {"cache": name, "seed": seed}
+            for design in (presets.SIMPLE, presets.STATEFUL):
+                turns = run(setting.with_(architecture=design), seed).turns
+                turns = turns[~turns["warmup"]]
+                later = turns[turns["turn"] > 1]
+                row[f"cached {design.state}"] = later["tokens_cached"].sum() / \
+                    later["tokens_in"].sum()
+                row[f"$ per 1k turns {design.state}"] = 1000 * turns["cost"].mean()
+            # rounded to a nanosecond: a saving of exactly nothing prints as 0, not -0
+            row["saved s"] = round(float(prompt_cache_saving(setting, seed).mean()), 9) + 0.0
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cache_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`cache_runs` as means with 95% intervals per cache (print with
+    :func:`simlib.stats.formatted`)."""
+    columns = [c for c in runs.columns if c not in ("cache", "seed")]
+    return ci_table(runs, "cache", columns).reindex(CACHES)
+
+
+def cache_figure(runs: pd.DataFrame) -> go.Figure:
+    """Seconds a stateful follow-up turn saves over a stateless one, per cache, with 95% error
+    bars: the prompt cache's advantage for pinned sessions, where there is one."""
+    table = cache_table(runs)["saved s"]
+    fig = go.Figure()
+    fig.add_bar(x=list(table.index), y=table["mean"],
+                error_y={"type": "data", "symmetric": False,
+                         "array": table["high"] - table["mean"],
+                         "arrayminus": table["mean"] - table["low"]},
+                marker={"color": plots.COLOURS[presets.STATEFUL.name]})
+    return plots.layout(fig, "prompt cache", "s saved per follow-up turn by pinning",
+                        "Stateful's prompt-cache advantage, by cache")
