@@ -38,6 +38,11 @@ DEAD_LETTER = DeadLetter(delay=30.0, redeliveries=3)
 """The dead-letter path of the panels: redeliver a failed turn after 30 s, at most 3 times."""
 
 
+PANEL = presets.threaded_agent_turn(duration=300.0, **{"workload.arrival_rate": 0.5})
+"""The explorers' scenario: the notebook's, 300 s long at half a session per second (a slider
+update stays under the lab's budget)."""
+
+
 def slot_time(results: Mapping[str, Result], scenario: Scenario,
               styled: bool = True) -> go.Figure:
     """Per design: thread (sync) or core (async) seconds per finished turn, split into CPU work
@@ -76,12 +81,12 @@ def throughput_panel(seed: int = 0) -> Explorer:
       the ceiling falls below the arrival rate, and a backlog builds that outlives the spike.
     """
     controls = [
-        slider("arrival rate (per s)", 0.25, 5.0, 0.25, 1.0, "workload.arrival_rate"),
+        slider("arrival rate (per s)", 0.25, 5.0, 0.25, 0.5, "workload.arrival_rate"),
         slider("threads per worker", 1, 80, 1, presets.threaded_agent_turn().workers.slots,
                "workers.slots", integer=True),
         latency_spike("llm", start=150.0, duration=60.0, label="LLM slow-down x"),
     ]
-    return explore(presets.threaded_agent_turn(), controls=controls, compare=[presets.ASYNC],
+    return explore(PANEL, controls=controls, compare=[presets.ASYNC],
                    seed=seed, views=["goodput", "in_system", slot_time])
 
 
@@ -106,14 +111,14 @@ def silent_failure_panel(seed: int = 0) -> Explorer:
       same limit. A dead-letter path helps a transient fault, not a sustained overload.
     """
     controls = [
-        slider("arrival rate (per s)", 0.1, 2.0, 0.1, 1.0, "workload.arrival_rate"),
+        slider("arrival rate (per s)", 0.1, 2.0, 0.1, 0.5, "workload.arrival_rate"),
         outage("llm", start=150.0, duration=60.0, label="LLM outage error rate"),
         pick("dead-letter queue", {"none": None, "redeliver (30 s, 3 times)": DEAD_LETTER},
              "none", "resilience.dead_letter"),
         pick("LLM requests/min", {"no limit": None, "120": 120.0, "75": 75.0, "45": 45.0},
              "no limit", "llm.requests_per_minute"),
     ]
-    return explore(presets.threaded_agent_turn(), controls=controls, compare=[presets.ASYNC],
+    return explore(PANEL, controls=controls, compare=[presets.ASYNC],
                    seed=seed, views=["outcomes", "goodput"])
 
 
