@@ -247,3 +247,32 @@ def test_blast_radius_runs_both_deployments_on_the_same_seeds():
     assert sorted(set(runs["design"])) == ["microservices", "monolith"]
     assert list(runs["seed"]) == [0, 1, 0, 1] and (runs["tool"] == "code").all()
     assert (runs["n_failed"] >= runs["cause_crash"] + runs["cause_service_down"]).all()
+
+
+# -- where "scale parts" starts to pay ------------------------------------------------------------
+
+
+def test_cost_flip_is_where_the_sized_bills_cross():
+    costs = dep.cost_by_load(presets.tool_heavy())
+    flip = dep.cost_flip(costs)
+    assert 0.4 < flip < 1.6  # the notebook's two simulated loads fall on either side
+    above, below = costs[costs.index >= flip], costs[costs.index < flip]
+    assert (above["microservices"] < above["monolith"]).all()
+    assert (below["microservices"] >= below["monolith"]).iloc[-1]
+    # the bills are those of the fleets the utilisation rule sizes, priced by the cost model
+    scenario = presets.tool_heavy(**{"workload.arrival_rate": flip})
+    fleet = sl.capacity.size_fleet(scenario.with_(architecture=presets.MICROSERVICES))
+    assert costs.loc[flip, "microservices"] == pytest.approx(
+        dep.infrastructure_per_hour(fleet))
+
+
+def test_fleets_sized_at_70_percent_are_stable_and_meet_the_target():
+    """The rule of thumb's fleets on both sides of the flip, simulated (4 seeds): stable, and
+    the p95 of every ended turn within the notebook's 40 s target."""
+    for rate in (0.4, 1.6):
+        for arch in (presets.SIMPLE, presets.MICROSERVICES):
+            fleet = sl.capacity.size_fleet(presets.tool_heavy(
+                architecture=arch, **{"workload.arrival_rate": rate}))
+            assert sl.capacity.stable(fleet)
+            runs = sl.replicate(fleet, seeds=range(4), progress=False)
+            assert sl.confidence_interval(runs["latency_all_p95"]).high < 40.0

@@ -203,6 +203,55 @@ def parallel_availability(one: float, replicas: int) -> float:
     return 1 - (1 - one) ** replicas
 
 
+LOADS = tuple(np.round(np.arange(0.1, 2.01, 0.05), 2))
+"""Arrival rates (sessions/s) of the cost-by-load chart."""
+
+
+def cost_by_load(scenario: sl.Scenario, rates=LOADS, utilisation: float = 0.7) -> pd.DataFrame:
+    """Infrastructure $/h of each deployment sized by the utilisation rule
+    (:func:`simlib.capacity.size_fleet`: every resource at most ``utilisation`` busy) at each
+    arrival rate: one row per rate, one column per deployment."""
+    rows = {}
+    for rate in rates:
+        rows[rate] = {arch.deployment: infrastructure_per_hour(capacity.size_fleet(
+            scenario.with_(architecture=arch, **{"workload.arrival_rate": float(rate)}),
+            utilisation)) for arch in DEPLOYMENTS}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("arrival rate")
+
+
+def cost_flip(costs: pd.DataFrame) -> float:
+    """The lowest arrival rate of :func:`cost_by_load` from which microservices cost less per
+    hour than the monolith at every higher rate measured (inf if never)."""
+    cheaper = (costs["microservices"] < costs["monolith"]).to_numpy()
+    if not cheaper[-1]:
+        return float("inf")
+    last_not = np.flatnonzero(~cheaper)
+    return float(costs.index[last_not[-1] + 1] if len(last_not) else costs.index[0])
+
+
+def cost_figure(costs: pd.DataFrame, flip: float | None = None,
+                measured: dict | None = None) -> go.Figure:
+    """$/h against the arrival rate for each deployment sized by the utilisation rule, with the
+    flip, and the cheapest configurations the simulation found (``measured``: {(rate,
+    design): $/h}) as markers."""
+    fig = go.Figure()
+    for design in costs.columns:
+        fig.add_scatter(x=costs.index, y=costs[design], mode="lines", line_shape="hv",
+                        name=f"{design}, sized at 70% busy",
+                        line={"color": COLOURS[f"stateless/sync/{design}"]})
+    for (rate, design), cost in (measured or {}).items():
+        fig.add_scatter(x=[rate], y=[cost], mode="markers", showlegend=False,
+                        name=f"{design}, cheapest meeting the p95 target",
+                        marker={"color": COLOURS[f"stateless/sync/{design}"], "size": 11,
+                                "symbol": "star"})
+    if flip is not None and np.isfinite(flip):
+        fig.add_vline(x=flip, line_dash="dash", line_color=COLOURS["formula"])
+    fig.update_layout(template=TEMPLATE, xaxis_title="arrival rate (sessions/s)",
+                      yaxis_title="infrastructure ($/h)",
+                      title="Which deployment is cheaper, as the load grows")
+    return fig
+
+
 def _crash_scope(scenario: sl.Scenario, index) -> sl.Scenario:
     """Set which replicas the scenario's crash takes (0: one, None: every replica)."""
     faults = tuple(dataclasses.replace(f, index=index) if isinstance(f, sl.faults.Crash) else f
