@@ -393,3 +393,19 @@ prompt tokens). Llama-3-8B on one A100 80GB, fitted to Vidur's kernel profiles
 column ``prefill_tokens_per_s``. Hosted providers publish no prefill rate; OpenAI's
 openai-cookbook ``examples/Prompt_Caching_201.ipynb`` reports the cache cutting time to first
 token by up to 80% on long prompts, which a rate of this order gives."""
+
+
+# -- notebooks 02 and 03 (issue 16) ---------------------------------------------------------------
+
+
+def threaded_agent_turn(**changes) -> Scenario:
+    """Notebook 02's workload on the second-edition model: :func:`tool_agent_turn` (3 steps,
+    each a 0.05 s CPU burst, one LLM call and 2 search calls one after the other) with the
+    realistic provider (:class:`simlib.LLM`'s defaults: 1 s rate-limit windows, the SDK's 2
+    retries, fast unbilled errors, the prompt cache) on ONE worker with the default 40 sync
+    threads (Starlette runs ``def`` endpoints on anyio's thread limiter of 40,
+    starlette.io/threadpool) or 64 async in-flight places, 1 session per second."""
+    realistic = {f"llm.{name}": getattr(LLM(), name) for name in TEXTBOOK}
+    return tool_agent_turn(**{**realistic, "workers.count": 1,
+                              "workers.slots": Workers().slots,
+                              "workload.arrival_rate": 1.0, **changes})
