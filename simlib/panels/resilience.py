@@ -94,7 +94,8 @@ def layered(error_rates=(0.1, 0.3, 0.5), retries: int = 3, sdk_retries: int = 2,
     """The provider overloaded (529, :class:`simlib.faults.Overloaded`) for a whole run at each
     of ``error_rates``; 64 servers for 2 calls/s of 1 s (nobody queues). One row per (rate,
     seed): LLM requests per call (SDK retries included), application attempts per call, and
-    the share answered ok, with the two formulas beside them."""
+    the share answered ok, over the measured turns that ended, with the two formulas beside
+    them."""
     rows = []
     for p in error_rates:
         scenario = presets.mmc(2.0, 1.0, 64, duration=400.0, warmup=40.0,
@@ -104,6 +105,7 @@ def layered(error_rates=(0.1, 0.3, 0.5), retries: int = 3, sdk_retries: int = 2,
         for seed in seeds:
             result = run(scenario, seed)
             turns = measured(result.turns)
+            turns = turns[turns["outcome"] != "in_flight"]  # the calls that ended
             rows.append({"error_rate": p, "seed": seed,
                          "requests": float(turns["llm_calls"].mean()),
                          "attempts": float(turns["attempts"].mean()),
@@ -168,19 +170,25 @@ def failure_speed(latencies=ERROR_LATENCIES, seeds=range(5), setups=("no pattern
 
 
 def breaker_gain(table: pd.DataFrame, column: str = "slo_attainment") -> pd.DataFrame:
-    """Per error latency: the breaker's paired gain over no pattern (``retries + breaker``
-    minus ``no pattern``, seed by seed) in ``column``, as mean, low and high."""
+    """Per error latency (:data:`FULL_GENERATION` for None): the breaker's paired gain over no
+    pattern (``retries + breaker`` minus ``no pattern``, seed by seed) in ``column``, as mean,
+    low and high."""
     rows = {}
     for lat, group in table.groupby("error_latency", sort=False, dropna=False):
         by = group.pivot(index="seed", columns="setup", values=column)
-        rows[lat] = stats.difference(by["retries + breaker"], by["no pattern"])._asdict()
+        key = FULL_GENERATION if pd.isna(lat) else float(lat)
+        rows[key] = stats.difference(by["retries + breaker"], by["no pattern"])._asdict()
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("error_latency")
+
+
+FULL_GENERATION = "full generation"
+""":func:`breaker_gain`'s label for failures known only after a full generation."""
 
 
 def crossings(gain: pd.DataFrame) -> list[float]:
     """Where the breaker's mean gain over no pattern changes sign, by linear interpolation
     between neighbouring error latencies of the grid (rows with an error latency only)."""
-    gain = gain[[not pd.isna(i) for i in gain.index]]
+    gain = gain[[not isinstance(i, str) for i in gain.index]]
     x, y = np.asarray(gain.index, dtype=float), gain["mean"].to_numpy(float)
     return [float(x[i - 1] + (x[i] - x[i - 1]) * y[i - 1] / (y[i - 1] - y[i]))
             for i in range(1, len(x)) if (y[i - 1] > 0) != (y[i] > 0)]
