@@ -9,8 +9,10 @@ crowd. Sums over a few seeds keep the assertions off any one seed's quirks.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 from panels import SEEDS, over_seeds, per_seed, window_mean
+from stats import assert_in_ci
 
 import simlib as sl
 from simlib.panels import resilience as rs
@@ -129,7 +131,8 @@ def test_a_fallback_turns_failures_into_degraded_answers(patterns):
 
 
 def test_retries_in_an_outage_build_a_queue_that_the_breaker_empties(patterns):
-    """Each failing turn holds its slot for four 3 s attempts: the queue grows. The breaker
+    """Each failing turn holds its slot through up to 12 requests (4 attempts of 3 SDK requests)
+    and their backoffs: the queue grows. The breaker
     fails the calls at once instead, once it has seen enough failures, so the slots free up."""
     patterns.controls["LLM brown-out error rate"].value = 1.0
     plain = in_system(patterns, how=np.mean)
@@ -184,3 +187,47 @@ def test_storm_fixes_change_one_policy_each():
     assert fixes["timeout cancels the call"].resilience.llm.timeout.cancel
     for scenario in fixes.values():
         assert scenario.faults == base.faults and scenario.workload == base.workload
+
+
+# -- issue 16: retry layers, fast and slow failures ---------------------------------------------
+
+
+def test_layered_requests_are_a_truncated_geometric_sum():
+    for p in (0.0, 0.1, 0.5, 0.9):
+        for retries, sdk in ((0, 0), (3, 0), (3, 2), (1, 4)):
+            n = (retries + 1) * (sdk + 1)
+            assert rs.layered_requests(p, retries, sdk) == pytest.approx(
+                sum(p**k for k in range(n)))
+            assert rs.layered_success(p, retries, sdk) == pytest.approx(1 - p**n)
+    assert rs.layered_requests(1.0, 3, 2) == 12  # a full outage: the layers multiply
+
+
+def test_simulated_requests_through_two_layers_match_the_formula():
+    """Under a 529 overload the SDK's 2 retries sit under the application's 3: the requests
+    per call, replication by replication, have a 99.9% interval that holds the formula."""
+    table = rs.layered(error_rates=(0.3, 0.6), seeds=range(8))
+    for p, group in table.groupby("error_rate"):
+        assert_in_ci(group["requests"], rs.layered_requests(p, 3, 2), f"requests at p={p}")
+        assert group["success"].min() > 0.98  # only p^12 of the calls fail
+
+
+def test_crossings_interpolate_sign_changes():
+    gain = pd.DataFrame({"mean": [-0.04, -0.02, 0.2, 0.3, 0.0, 0.25]},
+                        index=[0.2, 0.5, 1.0, 2.0, 4.0, rs.FULL_GENERATION])
+    assert rs.crossings(gain) == pytest.approx([0.5 + 0.5 * 0.02 / 0.22, 4.0])
+
+
+def test_the_breaker_pays_only_when_failures_are_slow():
+    """The flip point of the breaker's verdict. With fast failures (0.2 s, the default) the
+    breaker's paired gain over no pattern in turns ok within 10 s is not positive (its 99%
+    interval stays under +1%); with failures of 1 to 2 s it is clearly positive (the interval
+    above 0): so the gain changes sign between 0.2 s and 1 s, where the notebook prints it."""
+    speed = rs.failure_speed(latencies=(0.2, 1.0, 2.0), seeds=range(10))
+    gain = {lat: sl.stats.difference(
+        *(g.pivot(index="seed", columns="setup", values="slo_attainment")[c]
+          for c in ("retries + breaker", "no pattern")), level=0.99)
+        for lat, g in speed.groupby("error_latency")}
+    assert gain[0.2].high < 0.01
+    assert gain[1.0].low > 0 and gain[2.0].low > 0
+    flips = rs.crossings(rs.breaker_gain(speed))
+    assert 0.2 < flips[0] < 1.0
