@@ -106,7 +106,7 @@ def layered(error_rates=(0.1, 0.3, 0.5), retries: int = 3, sdk_retries: int = 2,
             result = run(scenario, seed)
             turns = measured(result.turns)
             turns = turns[turns["outcome"] != "in_flight"]  # the calls that ended
-            rows.append({"error_rate": p, "seed": seed,
+            rows.append({"error_rate": p, "seed": seed, "calls": len(turns),
                          "requests": float(turns["llm_calls"].mean()),
                          "attempts": float(turns["attempts"].mean()),
                          "success": float((turns["outcome"] == "ok").mean()),
