@@ -107,15 +107,18 @@ def patterns():
 
 
 def test_a_brownout_fails_turns_and_retries_rescue_them(patterns):
+    """A 60% brown-out on the realistic provider: the SDK's own 2 retries leave 0.6^3 = 22% of
+    the window's calls (about 120 turns) failed; 3 retries of the application on top leave
+    0.6^12, under 1%."""
     assert turns_ending(patterns, "failed") == 0
-    patterns.controls["LLM brown-out error rate"].value = 0.3
+    patterns.controls["LLM brown-out error rate"].value = 0.6
     hit = turns_ending(patterns, "failed")
     patterns.controls["LLM retries (full jitter)"].value = 3
     rescued = turns_ending(patterns, "failed")
     patterns.controls["LLM retries (full jitter)"].value = 0
     patterns.controls["LLM brown-out error rate"].value = 0.0
-    assert hit > 20 * len(SEEDS)  # about 0.3 x 120 turns in the window, per seed
-    assert rescued < 0.1 * hit  # 0.3^4 < 1% of the calls fail four times
+    assert hit > 10 * len(SEEDS)  # about 0.216 x 120 turns in the window, per seed
+    assert rescued < 0.1 * hit
 
 
 def test_a_fallback_turns_failures_into_degraded_answers(patterns):
