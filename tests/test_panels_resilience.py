@@ -234,3 +234,28 @@ def test_the_breaker_pays_only_when_failures_are_slow():
     assert gain[1.0].low > 0 and gain[2.0].low > 0
     flips = rs.crossings(rs.breaker_gain(speed))
     assert 0.2 < flips[0] < 1.0
+
+
+def test_tipping_rate_interpolates_where_half_the_runs_collapse():
+    cis = {2.0: sl.stats.CI(0.0, 0.0, 0.2), 3.0: sl.stats.CI(0.2, 0.1, 0.4),
+           4.0: sl.stats.CI(1.0, 0.8, 1.0)}
+    table = rs.storm_by_rate(cis)
+    assert list(table.index) == [2.0, 3.0, 4.0]
+    assert rs.tipping_rate(table) == 4.0
+    assert rs.tipping_rate(table, share=0.2) == 3.0
+    assert np.isnan(rs.tipping_rate(table.loc[[2.0]]))
+
+
+def test_the_storm_tips_above_capacity_over_tries():
+    """The flip point of "retry transient errors": retries can hold a collapse up only from
+    capacity / tries = 2.5 turns/s. Below it (2 turns/s) no run of ten collapses after the
+    trigger, while at 2.5 (the retried load at capacity) most do: the storm tips there."""
+    from simlib.experiment import collapse_probability
+    bound = sl.capacity.llm_capacity(sl.presets.retry_storm(4.0)) / 4
+    assert bound == pytest.approx(2.5)
+    cis = {rate: collapse_probability(sl.presets.retry_storm(rate, True,
+                                                             sample_every=rs.SAMPLE_EVERY),
+                                      range(10), since=sl.presets.SINCE, n_jobs=1)
+           for rate in (2.0, 2.5)}
+    assert cis[2.0].mean == 0 and cis[2.5].low > 0.5
+    assert rs.tipping_rate(rs.storm_by_rate(cis)) == bound

@@ -115,6 +115,37 @@ def layered(error_rates=(0.1, 0.3, 0.5), retries: int = 3, sdk_retries: int = 2,
     return pd.DataFrame(rows)
 
 
+# -- the storm against the arrival rate ----------------------------------------------------------
+
+
+def storm_by_rate(collapses: Mapping[float, stats.CI]) -> pd.DataFrame:
+    """Collapse probabilities (rate -> Wilson CI, e.g. from ``collapse_probability`` on
+    ``presets.retry_storm(rate, trigger=True)``) as a table sorted by rate: mean, low, high."""
+    return pd.DataFrame({rate: ci._asdict() for rate, ci in sorted(collapses.items())}).T \
+        .rename_axis("rate")
+
+
+def tipping_rate(table: pd.DataFrame, share: float = 0.5) -> float:
+    """The first arrival rate of :func:`storm_by_rate` at which the collapse probability
+    reaches ``share`` (nan if none does). Not interpolated: the storm tips abruptly, at
+    capacity over tries, where the retried load reaches the endpoint's capacity."""
+    hit = table.index[table["mean"].to_numpy(float) >= share]
+    return float(hit[0]) if len(hit) else float("nan")
+
+
+def rate_figure(table: pd.DataFrame, bound: float) -> go.Figure:
+    """Collapse probability (95% Wilson interval) against the arrival rate after the trigger,
+    with the rate from which retries can hold a collapse up (capacity over tries, dotted)."""
+    fig = go.Figure()
+    fig.add_scatter(x=table.index, y=table["mean"], mode="lines+markers", name="collapsed",
+                    line={"color": PALETTE[1]}, error_y={
+                        "type": "data", "symmetric": False, "array": table["high"] - table["mean"],
+                        "arrayminus": table["mean"] - table["low"]})
+    fig.add_vline(x=bound, line_dash="dot", line_color=plots.COLOURS["formula"])
+    return plots.layout(fig, "arrival rate (turns/s; dotted: capacity over tries)",
+                        "share of runs collapsed", "The storm: where retries tip it")
+
+
 # -- an outage, fast or slow failures --------------------------------------------------------------
 
 RETRY = Retry(3, "full", base=0.2, cap=10.0)
