@@ -409,3 +409,31 @@ def threaded_agent_turn(**changes) -> Scenario:
     return tool_agent_turn(**{**realistic, "workers.count": 1,
                               "workers.slots": Workers().slots,
                               "workload.arrival_rate": 1.0, **changes})
+
+
+# -- notebooks 04 and 05 (issue 16) -------------------------------------------------------------
+
+REALISTIC_LLM = {f"llm.{name}": getattr(LLM(), name) for name in TEXTBOOK}
+"""The second edition's hosted provider as ``with_`` changes: what :data:`FIRST_EDITION_LLM`
+took away put back (the SDK's 2 retries, fast unbilled failures after ``error_latency``, 1 s
+rate-limit windows, the provider's prompt cache), each at :class:`simlib.LLM`'s default."""
+
+
+def qa_service(**changes) -> Scenario:
+    """Notebook 04's chat service on the realistic provider: :func:`busy_qa_bot` (one LLM call
+    of about 3 s per turn, 2 workers of 4 slots, 2 turns/s, 400 s) with :data:`REALISTIC_LLM`:
+    a failed call returns after ``error_latency`` (median 0.2 s) unbilled, and the SDK retries
+    it twice (openai-python and anthropic-sdk-python ``DEFAULT_MAX_RETRIES = 2``) below any
+    retry policy of the application."""
+    return busy_qa_bot(**{**REALISTIC_LLM, **changes})
+
+
+def slow_failures(error_latency: float | None) -> dict:
+    """``with_`` changes that make a failed call return after ``error_latency`` seconds at the
+    median (a log-normal whose p95 is 5 times the median), or after a full generation (None:
+    the textbook provider's failure, known only at the end). Connection refusals and 5xx/529
+    come back in well under a second; a hung call returns only at the client's timeout
+    (openai-python's default is 600 s), so the realistic range spans both."""
+    if error_latency is None:
+        return {"llm.error_latency": None}
+    return {"llm.error_latency": LogNormal(median=error_latency, p95=5 * error_latency)}

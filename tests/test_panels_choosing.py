@@ -55,9 +55,14 @@ def picker():
     return ch.chooser()
 
 
+#: The first edition's chooser defaults (a light load, no crash): the mechanism tests below
+#: start from them, so that each moves one control from a calm day.
+CALM = {ch.LOAD: 0.6, ch.CRASH: 0.0, ch.BUDGET: 0.9, ch.P95: 15.0, ch.AVAILABILITY: 0.99}
+
+
 def settle(picker, **settings):
-    """Set the chooser to its defaults (seed 0) changed by ``settings`` (label -> value)."""
-    for label, value in {**ch.DEFAULTS, "seed": 0, **settings}.items():
+    """Set the chooser to a calm day (:data:`CALM`, seed 0) changed by ``settings``."""
+    for label, value in {**ch.DEFAULTS, **CALM, "seed": 0, **settings}.items():
         picker.controls[label].value = value
 
 
@@ -80,7 +85,7 @@ def by_seed(tables: list[pd.DataFrame], column: str) -> pd.DataFrame:
 def test_requirements_rerank_cached_runs(picker):
     settle(picker)
     runs, before = len(picker.compute.runs), len(picker.timings)
-    for budget in (0.5, 2.0, ch.DEFAULTS[ch.BUDGET]):
+    for budget in (0.5, 2.0, CALM[ch.BUDGET]):
         picker.controls[ch.BUDGET].value = budget
     picker.controls[ch.P95].value = 10
     assert len(picker.compute.runs) == runs  # no new simulation for a requirement
@@ -176,9 +181,9 @@ def test_requiring_compliance_flags_cloud_designs_and_adds_hybrids(picker):
 
 #: Values a learner might try, ending on each control's default: 22 updates in all, some
 #: re-running the designs (load, depth, crash, compliance, seed), most re-ranking cached runs.
-LEARNER_MOVES = {ch.LOAD: (1.0, 1.4, 0.6), ch.DEPTH: (8, 12, 4), ch.CRASH: (60.0, 120.0, 0.0),
-                 ch.BUDGET: (0.5, 2.0, 0.9), ch.P95: (10.0, 30.0, 15.0),
-                 ch.AVAILABILITY: (0.95, 0.9, 0.99), ch.COMPLIANCE: ("required", "not required"),
+LEARNER_MOVES = {ch.LOAD: (0.6, 1.4, 1.0), ch.DEPTH: (8, 12, 4), ch.CRASH: (60.0, 120.0, 30.0),
+                 ch.BUDGET: (0.5, 2.0, 0.62), ch.P95: (10.0, 30.0, 13.0),
+                 ch.AVAILABILITY: (0.95, 0.9, 0.97), ch.COMPLIANCE: ("required", "not required"),
                  "seed": (1, 0)}
 
 
@@ -254,3 +259,96 @@ def test_checkpoints_keep_every_history():
     lost = table.groupby("design")["context_lost"].sum()
     assert lost["stateless"] == 0 and lost["stateful + checkpoints"] == 0
     assert lost["stateful"] > 5
+
+
+# -- issue 16: telling designs apart, the sync pool at scale, the replicated chooser ---------------
+
+
+def _sweep(values: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"design": d, "seed": i, "cost_per_1k": v}
+                         for d, vs in values.items() for i, v in enumerate(vs)])
+
+
+def test_standings_name_ties_by_paired_difference():
+    """B is A plus 0.1 on every day (clearly worse, however noisy the days); C is A plus a
+    difference that changes sign from day to day (its paired interval holds 0)."""
+    days = np.linspace(0.5, 1.5, 8)  # a wide spread between days, shared by the designs
+    table = _sweep({"A": list(days), "B": list(days + 0.1),
+                    "C": list(days + np.array([0.02, -0.02] * 4))})
+    ranked = ch.standings(table, "cost_per_1k")
+    assert ranked.loc["A", "standing"] == "best" and ranked.loc["A", "rank"] == 1
+    assert ranked.loc["B", "standing"] == "worse"
+    assert ranked.loc["B", "vs_best"].low == pytest.approx(0.1)  # no noise in the difference
+    assert ch.ties(ranked) == ["C"]
+    # unpaired, B's interval overlaps A's: only pairing tells them apart
+    assert ranked.loc["B", "cost_per_1k"].low < ranked.loc["A", "cost_per_1k"].high
+
+
+def test_pairs_compare_designs_one_axis_apart():
+    runs = pd.DataFrame([{"design": d.name, "seed": s, "m": (d.execution == "async") + 0.01 * s}
+                         for d in sl.DESIGNS for s in range(4)])
+    table = ch.pairs(runs, "m", "execution")
+    assert len(table) == 4 and table["clear"].all()
+    assert all(r.mean == pytest.approx(1.0) for r in table["difference"])
+
+
+def test_the_sync_pool_decides_high_scale():
+    """At x100 the sync fleet follows the utilisation rule: workers = ceil(turns x turn time /
+    (threads x 0.7)), at least what the cores need; async's does not depend on the threads.
+    The flip points are where the sync monolith stops costing more than the async monolith
+    (and than sync microservices): costing no more there, and more one grid step before."""
+    pilot = presets.chat_agent(faults=(), **{"workload.arrival_rate": 0.02})
+    fleets = ch.fleet_by_slots(pilot)
+    d = capacity.demand(pilot.with_(**{"workload.arrival_rate": 2.0}))
+    for n in ch.SLOTS:
+        row = fleets[(fleets["slots"] == n) & (fleets["design"] == presets.SIMPLE.name)]
+        assert int(row["workers"].iloc[0]) >= np.ceil(d["turns"] * d["turn_time"] / (n * 0.7))
+    asyn = fleets[fleets["design"] == presets.ASYNC.name]["infra_per_hour"]
+    assert asyn.nunique() == 1
+    flip = ch.first_slots(fleets, presets.SIMPLE.name, presets.ASYNC.name)
+    by = fleets.pivot(index="slots", columns="design", values="infra_per_hour")
+    assert by.loc[flip, presets.SIMPLE.name] <= by.loc[flip, presets.ASYNC.name]
+    before = max(n for n in ch.SLOTS if n < flip)
+    assert by.loc[before, presets.SIMPLE.name] > by.loc[before, presets.ASYNC.name]
+    assert 6 < flip <= max(ch.SLOTS)  # the notebook's 6 threads are on async's side
+    busy = ch.fleet_by_slots(pilot.with_(**{"workload.tools_per_step": 2.0}))
+    assert not np.isnan(ch.first_slots(busy, presets.SIMPLE.name, presets.ASYNC.name))
+    micro = ch.first_slots(fleets, presets.SIMPLE.name, presets.MICROSERVICES.name)
+    assert by.loc[6, presets.MICROSERVICES.name] < by.loc[6, presets.SIMPLE.name]
+    assert by.loc[micro, presets.SIMPLE.name] <= by.loc[micro, presets.MICROSERVICES.name]
+    before = max(n for n in ch.SLOTS if n < micro)
+    assert by.loc[before, presets.SIMPLE.name] > by.loc[before, presets.MICROSERVICES.name]
+
+
+def test_judged_ranks_on_intervals_and_names_cost_ties():
+    """Designs that meet every requirement on their whole interval come first, cheapest
+    first; a design whose interval straddles a target is too close to call; the design whose
+    paired cost difference from the first holds 0 is named as a tie."""
+    rows = []
+    for s in range(6):
+        day = 0.05 * (s % 3)
+        common = {"seed": s, "availability": 0.995, "context_lost": 0.0, "violations": 0.0,
+                  "sensitive": 10.0}
+        rows += [{"design": "cheap", "cost_per_1k": 0.40 + day, "p95": 8.0 + 0.1 * s, **common},
+                 {"design": "twin", "cost_per_1k": 0.40 + day + (0.01 if s % 2 else -0.01),
+                  "p95": 8.0, **common},
+                 {"design": "slow", "cost_per_1k": 0.30, "p95": 12.0 + (2 if s % 2 else -2),
+                  **common},
+                 {"design": "dear", "cost_per_1k": 0.90 + day, "p95": 8.0, **common}]
+    ranked = ch.judged(pd.DataFrame(rows), {ch.BUDGET: 0.62, ch.P95: 13.0,
+                                            ch.AVAILABILITY: 0.97, ch.DEPTH: 4})
+    assert list(ranked.index[:2]) == ["cheap", "twin"] or list(ranked.index[:2]) == ["twin",
+                                                                                        "cheap"]
+    assert (ranked.loc[["cheap", "twin"], "verdict"] == "meets").all()
+    assert "indistinguishable" in ranked.loc[ranked.index[1], "tie"]
+    assert ranked.loc["slow", "verdict"] == "too close to call"
+    assert ranked.loc["dear", "verdict"] == "misses" and "costs" in ranked.loc["dear", "why"]
+    assert list(ranked["rank"]) == [1, 2, 3, 4]
+
+
+def test_an_overloaded_onprem_queue_is_reported_unstable():
+    table = ch.compliance(rates=(0.5, 2.5), seeds=range(2))
+    shown = ch.compliance_summary(table)
+    assert shown.loc[(2.5, "hybrid, queue"), "p95 sensitive"] == stats.UNSTABLE
+    assert shown.loc[(0.5, "hybrid, queue"), "p95 sensitive"] != stats.UNSTABLE
+    assert shown.loc[(2.5, "hybrid, shed"), "p95 sensitive"] != stats.UNSTABLE

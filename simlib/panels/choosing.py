@@ -339,13 +339,16 @@ LOAD, DEPTH, CRASH = "expected load (turns/s)", "conversation depth (turns)", \
     "worker crash at 100 s: restart (s)"
 BUDGET, P95, AVAILABILITY, COMPLIANCE = "budget ($ per 1k ok turns)", "p95 target (s)", \
     "availability target", "compliance"
-DEFAULTS = {LOAD: 0.6, DEPTH: 4, CRASH: 0.0, BUDGET: 0.9, P95: 15.0, AVAILABILITY: 0.99,
+DEFAULTS = {LOAD: 1.0, DEPTH: 4, CRASH: 30.0, BUDGET: 0.62, P95: 13.0, AVAILABILITY: 0.97,
             COMPLIANCE: "not required"}
-"""The chooser's controls (by label) and where they start."""
-ARTICLE = {"low budget": {BUDGET: 0.65}, "high scale": {LOAD: 1.6},
-           "complex chat": {DEPTH: 12, CRASH: 30.0, BUDGET: 1.5, AVAILABILITY: 0.95},
-           "strict compliance": {COMPLIANCE: "required", BUDGET: 3.0}}
-"""The article's four "how to choose" cases as changes to the chooser's defaults."""
+"""The chooser's controls (by label) and where they start: a load at which a sync fleet of 6
+threads is busy (so sync and async differ on p95), a worker crash (so stateful designs lose
+histories), a budget between the monoliths and the microservices."""
+ARTICLE = {"low budget": {BUDGET: 0.57}, "high scale": {LOAD: 1.6},
+           "complex chat": {DEPTH: 12, BUDGET: 1.5, AVAILABILITY: 0.95},
+           "strict compliance": {COMPLIANCE: "required", BUDGET: 3.0, P95: 20.0}}
+"""The article's four "how to choose" cases as changes to the chooser's defaults (compliance
+with a looser p95 target: sensitive turns run on a slower on-premises model)."""
 
 
 
@@ -478,4 +481,212 @@ def shortlists(lists: dict = ARTICLE, seed: int = 0, top: int = 3) -> dict[str, 
             picker.controls[label].value = value
         out[name] = picker.summary().head(top)
     picker.close()  # never shown: free its widgets
+    return out
+
+
+# -- telling designs apart (issue 16) ----------------------------------------------------------
+
+
+def standings(runs: pd.DataFrame, measure: str = "cost_per_1k", lower: bool = True,
+              by: str = "design") -> pd.DataFrame:
+    """Rank the groups of ``by`` in a sweep ``runs`` (one row per group and seed, the same
+    seeds for every group) on ``measure``: the mean and 95% CI of each, best first, and each
+    one's paired difference from the best (seed by seed). ``standing`` says "best",
+    "indistinguishable from the best" (the paired interval holds 0) or "worse"."""
+    table = stats.ci_table(runs, by, measure)
+    table = table.sort_values("mean", ascending=lower, kind="stable")
+    best = table.index[0]
+    ref = runs[runs[by] == best].set_index("seed")[measure]
+    rows = []
+    for name in table.index:
+        d = stats.difference(runs[runs[by] == name].set_index("seed")[measure], ref)
+        tie = name != best and d.low <= 0 <= d.high
+        rows.append({"vs_best": d, "standing": "best" if name == best else
+                     "indistinguishable from the best" if tie else "worse"})
+    out = pd.DataFrame(rows, index=table.index)
+    out.insert(0, measure, [stats.CI(*r) for r in table[["mean", "low", "high"]].itertuples(
+        index=False)])
+    out.insert(0, "rank", range(1, len(out) + 1))
+    return out
+
+
+def ties(standing: pd.DataFrame) -> list[str]:
+    """The designs a :func:`standings` table cannot tell from its best."""
+    return list(standing.index[standing["standing"] == "indistinguishable from the best"])
+
+
+def pairs(runs: pd.DataFrame, measure: str, axis: str = "execution") -> pd.DataFrame:
+    """For each pair of designs that differ only on ``axis`` (state, execution or deployment),
+    the paired difference of ``measure`` (second end of the axis minus the first: async -
+    sync, stateful - stateless, microservices - monolith) and whether the runs can tell the
+    two apart (the interval excludes 0)."""
+    ends = {"state": ("stateless", "stateful"), "execution": ("sync", "async"),
+            "deployment": ("monolith", "microservices")}[axis]
+    rows = {}
+    for design in sl.DESIGNS:
+        if getattr(design, axis) != ends[0]:
+            continue
+        other = sl.Architecture(**{**{"state": design.state, "execution": design.execution,
+                                      "deployment": design.deployment}, axis: ends[1]})
+        a = runs[runs["design"] == design.name].set_index("seed")[measure]
+        b = runs[runs["design"] == other.name].set_index("seed")[measure]
+        d = stats.difference(b, a)
+        rows[f"{other.name} - {design.name}"] = {"difference": d,
+                                                   "clear": not d.low <= 0 <= d.high}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+# -- high scale: the sync pool decides (issue 16) ----------------------------------------------
+
+SLOTS = (4, 6, 8, 12, 16, 24, 32, 40, 48, 64)
+"""Threads per sync worker over the realistic range: a handful (a small gunicorn pool) to
+FastAPI/Starlette's 40 (``anyio``'s default thread limiter) and beyond."""
+STARLETTE_THREADS = 40
+"""FastAPI runs ``def`` endpoints on Starlette's thread pool, anyio's default limiter of 40
+threads (anyio ``to_thread.current_default_thread_limiter``)."""
+
+
+def fleet_by_slots(scenario: sl.Scenario, factor: float = 100, slots=SLOTS,
+                   designs=(presets.SIMPLE, presets.MICROSERVICES, presets.ASYNC,
+                            presets.ASYNC_MICROSERVICES)) -> pd.DataFrame:
+    """The fleet :func:`simlib.capacity.size_fleet` gives each design at ``factor`` times the
+    scenario's arrival rate, for each number of threads per sync worker (arithmetic from the
+    workload's means, no simulation): one row per (slots, design) with the workers, the tool
+    replicas and the infrastructure $/h."""
+    rate = scenario.workload.arrival_rate * factor
+    rows = []
+    for n in slots:
+        for design in designs:
+            sized = size_fleet(scenario.with_(architecture=design, **{
+                "workload.arrival_rate": rate, "workers.slots": n}))
+            rows.append({"slots": n, "design": design.name, "workers": sized.workers.count,
+                         "tool_replicas": sum(t.replicas for t in sized.tools)
+                         if sized.architecture.remote else 0,
+                         "infra_per_hour": infrastructure_per_hour(sized)})
+    return pd.DataFrame(rows)
+
+
+def first_slots(fleets: pd.DataFrame, design: str, rival: str) -> float:
+    """The fewest threads per sync worker (on the grid of ``fleets``) from which ``design``
+    costs no more per hour than ``rival`` at every larger setting too (nan if never)."""
+    by = fleets.pivot(index="slots", columns="design", values="infra_per_hour").sort_index()
+    ok = (by[design] <= by[rival] + 1e-9).to_numpy()
+    for i in range(len(ok)):
+        if ok[i:].all():
+            return float(by.index[i])
+    return float("nan")
+
+
+def slots_figure(fleets: pd.DataFrame) -> go.Figure:
+    """Infrastructure $/h of each design against the threads per sync worker, at the scale of
+    :func:`fleet_by_slots` (async designs do not depend on it)."""
+    fig = go.Figure()
+    for name, g in fleets.groupby("design", sort=False):
+        fig.add_scatter(x=g["slots"], y=g["infra_per_hour"], name=name, mode="lines+markers",
+                        line={"color": COLOURS[name], "shape": "hv"})
+    fig.add_vline(x=STARLETTE_THREADS, line_dash="dot", line_color=COLOURS["formula"])
+    return layout(fig, "threads per sync worker (dotted: Starlette's 40)",
+                  "infrastructure $ per hour", "High scale: what the sync pool decides")
+
+
+# -- the chooser, replicated (issue 16) ----------------------------------------------------------
+
+
+def replicated(settings: dict, seeds=range(4), n_jobs: int = 2) -> pd.DataFrame:
+    """The chooser's candidates for ``settings`` (control label -> value, changes to
+    :data:`DEFAULTS`) over ``seeds``: one row of :func:`measures` per (design, seed)."""
+    values = {**DEFAULTS, **settings}
+    compliant = values[COMPLIANCE] == "required"
+    named = candidates(workload(values), compliant)
+    jobs = [(scenario, seed) for scenario in named.values() for seed in seeds]
+    new = [job for job in dict.fromkeys(jobs) if job not in _RUNS]
+    made = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_measured)(s, seed) for s, seed in new)
+    _RUNS.update(zip(new, made, strict=True))
+    table = pd.DataFrame([_RUNS[job] for job in jobs])
+    table.insert(0, "design", [name for name in named for _ in seeds])
+    table.insert(1, "seed", [seed for _ in named for seed in seeds])
+    return table
+
+
+_RUNS: dict = {}
+"""The measures of every (scenario, seed) :func:`replicated` has run: settings that share
+candidates (a budget, compliance's cloud-only designs) run nothing twice."""
+
+
+def _measured(scenario: sl.Scenario, seed: int) -> dict:
+    return measures(sl.run(scenario, seed))
+
+
+def judged(table: pd.DataFrame, settings: dict) -> pd.DataFrame:
+    """A :func:`replicated` table ranked against the requirements of ``settings``: per design
+    the mean and 95% CI of cost, p95 and availability and the mean share of turns that lost
+    their history; ``verdict`` "meets" (every requirement met on the interval: budget and
+    p95 target above the upper end, availability target under the lower end, history and
+    compliance on the mean), "misses" (a requirement missed on the interval) or "too close to
+    call" (an interval straddles a target). Meets first, cheapest first; ``tie`` names the
+    designs among those that meet whose paired cost difference from the first holds 0."""
+    v = {**DEFAULTS, **settings}
+    compliant = v[COMPLIANCE] == "required"
+    rows = {}
+    for name, g in table.groupby("design", sort=False):
+        cost = stats.confidence_interval(g["cost_per_1k"], within=stats.COUNT)
+        p95 = stats.confidence_interval(g["p95"], within=stats.COUNT)
+        avail = stats.confidence_interval(g["availability"], within=stats.SHARE)
+        lost, bad = g["context_lost"].mean(), g["violations"].sum()
+        missed = [f"costs ${cost.low:.2f}+" if cost.low > v[BUDGET] else "",
+                  f"p95 {p95.low:.1f} s+" if p95.low > v[P95] else "",
+                  f"available {avail.high:.1%} at most" if avail.high < v[AVAILABILITY] else "",
+                  f"{lost:.1%} histories lost" if lost > MAX_CONTEXT_LOST else "",
+                  f"{bad:.0f} violations" if compliant and bad else ""]
+        close = cost.high > v[BUDGET] or p95.high > v[P95] or avail.low < v[AVAILABILITY]
+        missed = [m for m in missed if m]
+        rows[name] = {"cost_per_1k": cost, "p95": p95, "availability": avail,
+                      "context_lost": lost, "violations": bad,
+                      "verdict": "misses" if missed else "too close to call" if close
+                      else "meets", "why": "; ".join(missed)}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    order = {"meets": 0, "too close to call": 1, "misses": 2}
+    out = out.assign(_o=out["verdict"].map(order), _c=[c.mean for c in out["cost_per_1k"]])
+    out = out.sort_values(["_o", "_c"], kind="stable").drop(columns=["_o", "_c"])
+    out.insert(0, "rank", range(1, len(out) + 1))
+    out["tie"] = ""
+    meets = out.index[out["verdict"] == "meets"]
+    if len(meets):
+        ref = table[table["design"] == meets[0]].set_index("seed")["cost_per_1k"]
+        for name in meets[1:]:
+            d = stats.difference(table[table["design"] == name].set_index("seed")
+                                 ["cost_per_1k"], ref)
+            if d.low <= 0 <= d.high:
+                out.loc[name, "tie"] = f"cost indistinguishable from #1 ({d:+.3f})"
+    return out
+
+
+def said(ranked: pd.DataFrame, top: int = 4) -> list[str]:
+    """A ranking of :func:`judged` in words, one line per design of the ``top``."""
+    lines = []
+    for name, r in ranked.head(top).iterrows():
+        what = r["why"] or (f"${r['cost_per_1k']:.3f}/1k ok, p95 {r['p95']:.1f} s")
+        tie = f"; {r['tie']}" if r["tie"] else ""
+        lines.append(f"{r['rank']}. {name}: {r['verdict']}: {what}{tie}")
+    return lines
+
+
+def compliance_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`compliance` table per (rate, design), means over the seeds, as text: the
+    violations out of the sensitive turns, the turns shed, the p95 of sensitive and of other
+    turns, and $ per 1k ok turns. The p95 of sensitive turns that queue for an on-premises
+    model offered its capacity or more is reported as unstable (:func:`simlib.stats.reported`):
+    that queue has no steady state, and its p95 grows with the run's length."""
+    rows = {}
+    for (rate, design), g in table.groupby(["rate", "design"], sort=False):
+        stable = design != "hybrid, queue" or g["onprem_utilisation"].iloc[0] < 1
+        p95 = stats.reported(g["p95_sensitive"], stable)
+        rows[rate, design] = {
+            "violations": f"{g.violations.mean():.1f} of {g.sensitive.mean():.1f}",
+            "shed": f"{g.shed.mean():.1f}",
+            "p95 sensitive": p95 if isinstance(p95, str) else f"{p95.mean:.1f}",
+            "p95 other": f"{g.p95_other.mean():.1f}",
+            "$ per 1k ok": f"{g.cost_per_1k.mean():.3f}"}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index = out.index.set_names(["rate", "design"])
     return out

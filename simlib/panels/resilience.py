@@ -19,12 +19,22 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import plots, presets
+from .. import plots, presets, stats
 from ..capacity import llm_capacity
-from ..faults import windows
+from ..engine import run
+from ..experiment import run_many
+from ..faults import Outage, Overloaded, windows
 from ..metrics import measured
 from ..records import Result
-from ..resilience import Bulkhead, CircuitBreaker, Fallback, LoadShedding, Retry, RetryBudget
+from ..resilience import (
+    Bulkhead,
+    CircuitBreaker,
+    Fallback,
+    LoadShedding,
+    Policy,
+    Retry,
+    RetryBudget,
+)
 from ..scenario import Scenario
 from ..widgets import Explorer, explore, flash_crowd, latency_spike, outage, pick, slider
 
@@ -60,6 +70,175 @@ def storm_fixes(scenario: Scenario) -> dict[str, Scenario]:
     }
     return {name: scenario.with_(**{f"resilience.llm.{k}": v for k, v in change.items()})
             for name, change in changes.items()}
+
+
+# -- layers of retries (the SDK's under the application's) ----------------------------------------
+
+
+def layered_requests(p: float, retries: int, sdk_retries: int) -> float:
+    """Requests per call when each of ``retries`` + 1 attempts of the application is an SDK
+    call that itself tries ``sdk_retries`` + 1 times, every request failing independently with
+    probability ``p``: the layers multiply, so a call makes up to ``(retries + 1)(sdk_retries +
+    1)`` requests, and on average ``(1 - p^n) / (1 - p)`` of them (``n`` requests in all)."""
+    n = (retries + 1) * (sdk_retries + 1)
+    return float(n) if p >= 1 else (1 - p**n) / (1 - p)
+
+
+def layered_success(p: float, retries: int, sdk_retries: int) -> float:
+    """Share of calls that succeed through both layers: ``1 - p^((retries+1)(sdk_retries+1))``."""
+    return 1 - p ** ((retries + 1) * (sdk_retries + 1))
+
+
+def layered(error_rates=(0.1, 0.3, 0.5), retries: int = 3, sdk_retries: int = 2,
+            seeds=range(6)) -> pd.DataFrame:
+    """The provider overloaded (529, :class:`simlib.faults.Overloaded`) for a whole run at each
+    of ``error_rates``; 64 servers for 2 calls/s of 1 s (nobody queues). One row per (rate,
+    seed): LLM requests per call (SDK retries included), application attempts per call, and
+    the share answered ok, over the measured turns that ended, with the two formulas beside
+    them."""
+    rows = []
+    for p in error_rates:
+        scenario = presets.mmc(2.0, 1.0, 64, duration=400.0, warmup=40.0,
+                               faults=(Overloaded("llm", 0.0, 400.0, p),), **{
+                                   "llm.sdk_retries": sdk_retries, "resilience.llm": Policy(
+                                       retry=Retry(retries, "none", 0.0, 0.0))})
+        for seed in seeds:
+            result = run(scenario, seed)
+            turns = measured(result.turns)
+            turns = turns[turns["outcome"] != "in_flight"]  # the calls that ended
+            rows.append({"error_rate": p, "seed": seed, "calls": len(turns),
+                         "requests": float(turns["llm_calls"].mean()),
+                         "attempts": float(turns["attempts"].mean()),
+                         "success": float((turns["outcome"] == "ok").mean()),
+                         "requests_formula": layered_requests(p, retries, sdk_retries),
+                         "success_formula": layered_success(p, retries, sdk_retries)})
+    return pd.DataFrame(rows)
+
+
+# -- the storm against the arrival rate ----------------------------------------------------------
+
+
+def storm_by_rate(collapses: Mapping[float, stats.CI]) -> pd.DataFrame:
+    """Collapse probabilities (rate -> Wilson CI, e.g. from ``collapse_probability`` on
+    ``presets.retry_storm(rate, trigger=True)``) as a table sorted by rate: mean, low, high."""
+    return pd.DataFrame({rate: ci._asdict() for rate, ci in sorted(collapses.items())}).T \
+        .rename_axis("rate")
+
+
+def tipping_rate(table: pd.DataFrame, share: float = 0.5) -> float:
+    """The first arrival rate of :func:`storm_by_rate` at which the collapse probability
+    reaches ``share`` (nan if none does). Not interpolated: the storm tips abruptly, at
+    capacity over tries, where the retried load reaches the endpoint's capacity."""
+    hit = table.index[table["mean"].to_numpy(float) >= share]
+    return float(hit[0]) if len(hit) else float("nan")
+
+
+def rate_figure(table: pd.DataFrame, bound: float) -> go.Figure:
+    """Collapse probability (95% Wilson interval) against the arrival rate after the trigger,
+    with the rate from which retries can hold a collapse up (capacity over tries, dotted)."""
+    fig = go.Figure()
+    fig.add_scatter(x=table.index, y=table["mean"], mode="lines+markers", name="collapsed",
+                    line={"color": PALETTE[1]}, error_y={
+                        "type": "data", "symmetric": False, "array": table["high"] - table["mean"],
+                        "arrayminus": table["mean"] - table["low"]})
+    fig.add_vline(x=bound, line_dash="dot", line_color=plots.COLOURS["formula"])
+    return plots.layout(fig, "arrival rate (turns/s; dotted: capacity over tries)",
+                        "share of runs collapsed", "The storm: where retries tip it")
+
+
+# -- an outage, fast or slow failures --------------------------------------------------------------
+
+RETRY = Retry(3, "full", base=0.2, cap=10.0)
+"""The application's retries in the outage experiments: 3, full jitter from 0.2 s."""
+OUTAGE = Outage("llm", start=150.0, duration=60.0)
+"""The outage of notebook 04: every call fails for 60 s from t = 150 s."""
+
+
+def outage_setups() -> dict[str, dict]:
+    """The four answers to an outage, as ``with_`` changes: no pattern; the application's
+    retries (:data:`RETRY`); those retries inside the breaker (:data:`BREAKER`); and the
+    breaker with a fallback to a cheaper model (counted ``degraded``)."""
+    retries = {"resilience.llm": Policy(retry=RETRY)}
+    breaker = {"resilience.llm": Policy(retry=RETRY, breaker=BREAKER)}
+    return {"no pattern": {}, "retries": retries, "retries + breaker": breaker,
+            "breaker + fallback": {**breaker, "resilience.fallback": Fallback()}}
+
+
+def outage_runs(scenario: Scenario | None = None, seeds=range(8), n_jobs: int = 2) -> pd.DataFrame:
+    """:data:`OUTAGE` on ``scenario`` (default :func:`simlib.presets.qa_service`) under each of
+    :func:`outage_setups`: one summary row per (setup, seed)."""
+    scenario = (scenario or presets.qa_service()).with_(faults=(OUTAGE,))
+    setups = outage_setups()
+    jobs = [(scenario.with_(**change), seed) for change in setups.values() for seed in seeds]
+    rows = run_many(jobs, n_jobs=n_jobs, progress=False)
+    table = pd.DataFrame(rows).reset_index(drop=True)
+    table.insert(0, "setup", [name for name in setups for _ in seeds])
+    table.insert(1, "seed", [seed for _ in setups for seed in seeds])
+    return table
+
+
+ERROR_LATENCIES = (0.2, 0.5, 1.0, 2.0, 4.0)
+"""Median seconds a failed call takes to come back, over the realistic range: a refused
+connection or a 5xx/529 in a fraction of a second (the default, 0.2 s), up to a struggling
+provider that answers an error after seconds (a hung call waits for the client's timeout)."""
+
+
+def failure_speed(latencies=ERROR_LATENCIES, seeds=range(5), setups=("no pattern",
+                  "retries + breaker"), n_jobs: int = 2) -> pd.DataFrame:
+    """The outage on :func:`simlib.presets.qa_service` for each median ``error_latency`` in
+    ``latencies`` (None: after a full generation, the textbook provider) and each of
+    ``setups``: one summary row per (error latency, setup, seed), 300 s runs."""
+    base = presets.qa_service(duration=300.0).with_(faults=(OUTAGE,))
+    changes = outage_setups()
+    keys = [(lat, name, seed) for lat in latencies for name in setups for seed in seeds]
+    jobs = [(base.with_(**presets.slow_failures(lat), **changes[name]), seed)
+            for lat, name, seed in keys]
+    table = pd.DataFrame(run_many(jobs, n_jobs=n_jobs, progress=False)).reset_index(drop=True)
+    table.insert(0, "error_latency", [lat for lat, _, _ in keys])
+    table.insert(1, "setup", [name for _, name, _ in keys])
+    table.insert(2, "seed", [seed for _, _, seed in keys])
+    return table
+
+
+def breaker_gain(table: pd.DataFrame, column: str = "slo_attainment") -> pd.DataFrame:
+    """Per error latency (:data:`FULL_GENERATION` for None): the breaker's paired gain over no
+    pattern (``retries + breaker`` minus ``no pattern``, seed by seed) in ``column``, as mean,
+    low and high."""
+    rows = {}
+    for lat, group in table.groupby("error_latency", sort=False, dropna=False):
+        by = group.pivot(index="seed", columns="setup", values=column)
+        key = FULL_GENERATION if pd.isna(lat) else float(lat)
+        rows[key] = stats.difference(by["retries + breaker"], by["no pattern"])._asdict()
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("error_latency")
+
+
+FULL_GENERATION = "full generation"
+""":func:`breaker_gain`'s label for failures known only after a full generation."""
+
+
+def crossings(gain: pd.DataFrame) -> list[float]:
+    """Where the breaker's mean gain over no pattern changes sign, by linear interpolation
+    between neighbouring error latencies of the grid (rows with an error latency only)."""
+    gain = gain[[not isinstance(i, str) for i in gain.index]]
+    x, y = np.asarray(gain.index, dtype=float), gain["mean"].to_numpy(float)
+    return [float(x[i - 1] + (x[i] - x[i - 1]) * y[i - 1] / (y[i - 1] - y[i]))
+            for i in range(1, len(x)) if (y[i - 1] > 0) != (y[i] > 0)]
+
+
+def failure_speed_figure(table: pd.DataFrame) -> go.Figure:
+    """Share of turns answered ok within the target against the failed call's median
+    latency, one line per setup with its 95% intervals (log x)."""
+    fig = go.Figure()
+    known = table[table["error_latency"].notna()]
+    for i, (name, group) in enumerate(known.groupby("setup", sort=False)):
+        ci = stats.mean_with_ci(group, "error_latency", "slo_attainment")
+        fig.add_scatter(x=ci["error_latency"], y=ci["mean"], name=name, mode="lines+markers",
+                        line={"color": PALETTE[i]}, error_y={"type": "data", "symmetric": False,
+                        "array": ci["high"] - ci["mean"], "arrayminus": ci["mean"] - ci["low"]})
+    fig = plots.layout(fig, "median seconds for a failed call to come back (log)",
+                       "share ok within 10 s", "An outage: does the breaker help?")
+    fig.update_xaxes(type="log")
+    return fig
 
 
 # -- measurements --------------------------------------------------------------------------------
@@ -201,8 +380,8 @@ def storm_panel(seed: int = 0) -> Explorer:
 
 
 def patterns_panel(seed: int = 0) -> Explorer:
-    """The chat service of :func:`simlib.presets.busy_qa_bot` in trouble, and the patterns that
-    answer it.
+    """The chat service of :func:`simlib.presets.qa_service` (the realistic provider: failures
+    come back fast, the SDK retries twice) in trouble, and the patterns that answer it.
 
     Trouble (each from 150 to 210 s): an LLM brown-out (a share of calls fail: network issues
     on the way to the provider, or the provider itself), an LLM slow-down, a flash crowd
@@ -212,12 +391,12 @@ def patterns_panel(seed: int = 0) -> Explorer:
 
     What to try:
 
-    - brown-out 0.3: about 30% of the window's turns fail; 2 or 3 retries rescue nearly all
-      of them (1 - 0.3^(N+1)) for a few more calls;
-    - brown-out 1 (a full outage) with 3 retries: fewer failures, but each failing turn holds
-      its slot for four 3 s attempts, so a queue builds (the in-system bump); add the breaker:
-      calls fail at once, the queue vanishes; add the fallback: the failures become degraded
-      answers;
+    - brown-out 0.3: the SDK's own two retries already rescue most calls (1 - 0.3^3 succeed);
+      the application's retries rescue nearly all the rest;
+    - brown-out 1 (a full outage) with 3 retries: each failing turn now makes up to 12
+      requests (4 attempts x 3 SDK requests) and holds its slot through the SDK's backoffs, so
+      a queue builds (the in-system bump); add the breaker: calls fail at once, the queue
+      vanishes; add the fallback: the failures become degraded answers;
     - flash crowd x3, or slow-down x4: the queue and the latency grow for the whole window and
       beyond; shed after 10 s: some turns are refused, the rest are answered in time;
     - drop the slots to 2 per worker: the same trouble hurts far more when capacity is tight.
@@ -234,4 +413,4 @@ def patterns_panel(seed: int = 0) -> Explorer:
         pick("fallback", {"off": None, "cheaper model (0.3 s)": Fallback()}, "off",
              "resilience.fallback"),
     ]
-    return explore(presets.busy_qa_bot(), controls, views=["outcomes", "in_system"], seed=seed)
+    return explore(presets.qa_service(), controls, views=["outcomes", "in_system"], seed=seed)
