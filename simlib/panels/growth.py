@@ -34,8 +34,17 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import plots, presets, stats
-from ..capacity import (SATURATED, bottleneck, demand, loads, mean_loads, smallest_fix,
-                        tool_capacity, utilisation_formula, waiting_share)
+from ..capacity import (
+    SATURATED,
+    bottleneck,
+    demand,
+    loads,
+    mean_loads,
+    smallest_fix,
+    tool_capacity,
+    utilisation_formula,
+    waiting_share,
+)
 from ..cost import infrastructure_per_hour
 from ..engine import run
 from ..metrics import window
