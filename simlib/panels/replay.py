@@ -199,7 +199,7 @@ def drift_twin(trace: Trace, bucket: float = 60.0, seed: int = 0) -> Trace:
     start = (trace.times // bucket) * bucket
     times = start + rng.uniform(0, bucket, len(trace))
     order = np.argsort(times, kind="stable")
-    return Trace(f"{trace.name} (drift twin)", times[order] - times[order][0],
+    return Trace(f"{trace.name} (drift twin)", times[order],
                  trace.prompt_tokens[order], trace.output_tokens[order],
                  None if trace.sessions is None else trace.sessions[order], trace.source)
 
