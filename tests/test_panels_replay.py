@@ -244,7 +244,7 @@ def test_drift_twin_keeps_every_bins_count_and_the_tokens():
 
 
 def test_utilisation_and_unstable_numbers():
-    trace = bursty()
+    trace = bursty().scaled(2.0)  # about 3 requests/s of about 1 s each
     design = rp.scenario(trace)
     mean, _ = capacity.service_time(design, trace)
     slots = design.workers.count * design.workers.slots
