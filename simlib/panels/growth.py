@@ -472,8 +472,9 @@ def growth_panel(seed: int = 0) -> Explorer:
     - at 0.8, set 2 workers: each monolith replica brings its own copy of the tool;
     - set 8 threads (the first edition) and the rate to 0.4: now the thread pool is the
       bottleneck, long before the tool;
-    - at 0.2 with 1 worker, add a 4x flash crowd: the monolith builds a backlog (turns in the
-      system) that takes minutes to drain; 2 workers absorb it.
+    - at 0.3 with 1 worker, add a 4x flash crowd: the monolith's one copy of the tool
+      overflows and it builds a backlog (turns in the system) above the async design's; 2
+      workers absorb it.
     """
     scenario = presets.startup(duration=300.0, warmup=60.0, **{"workload.arrival_rate": 0.2,
                                                                "tools.search.replicas": 2})
