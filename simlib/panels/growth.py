@@ -1,24 +1,30 @@
 """Start simple: the explorer and helpers of notebook 06, traffic that grows over months.
 
-A product's traffic grows month by month. Months of seconds are too long to simulate, and not
-needed: what decides whether a design copes is its *busiest* stretch, so each month is one
-representative busy window (10 minutes) at that month's arrival rate (:func:`monthly_rates`).
+A product's traffic grows month by month. Months of seconds are too long to simulate, so each
+month is one representative window (10 minutes) at that month's *mean* arrival rate
+(:func:`monthly_rates`): the month's bill is that window scaled to 730 hours, and its SLO is
+judged on the same window (bursts are a separate question: the explorer's flash crowd).
 
 Two strategies meet the same months with the same seeds:
 
-* **simple first** starts as a stateless/sync/monolith with one worker. Each month it runs what
+* **simple first** starts as a stateless/sync/monolith with one worker of 40 threads, its
+  provider on Anthropic's tier 2 (:func:`simlib.presets.startup`). Each month it runs what
   it has; while the SLO is missed it reads the metrics (``capacity.loads``), names the
   saturated resource (``capacity.bottleneck``) and makes the smallest change that relieves it
-  (``capacity.smallest_fix``), then checks again. Fixes take time to land, so a share ``lag`` of the
-  month is served by the design it started the month with.
+  (:func:`fix`: ``capacity.smallest_fix``, or the next provider tier), then checks again.
+  Fixes take time to land, so a share ``lag`` of the month is served by the design it started
+  the month with.
 * **complex first** builds stateless/async/microservices on day one, sized (by the same loop) for
   the final month, and keeps it.
 
 :func:`grow` plays the months for one strategy, :func:`growth_figure` draws cost and SLO over
 the months, and :func:`growth_panel` is the explorer, with its :func:`loads_chart`. Reading the
 metrics (``loads``, ``bottleneck``, ``smallest_fix``) is :mod:`simlib.capacity`'s; the product
-and "complex first"'s start are :func:`simlib.presets.product` and
-:func:`simlib.presets.complex_start`.
+and "complex first"'s start are :func:`simlib.presets.startup` and
+:func:`simlib.presets.startup_complex` (the first edition's: ``product`` and ``complex_start``).
+Where the verdicts flip: :func:`slo_by_lag`, :func:`forecast_sweep`, :func:`flip`,
+:func:`sensitivity_figure`; Little's law per resource: :func:`formula_loads`,
+:func:`first_saturated`; the provider's tiers: :func:`tier_months`.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .. import plots, presets, stats
+from .. import capacity, plots, presets, stats
 from ..capacity import (
     SATURATED,
     bottleneck,
@@ -225,6 +231,7 @@ def grow(strategy: str, rates: Sequence[float], seeds: Sequence[int] = range(3),
                      "design": design_label(scenario), "architecture": scenario.architecture.name,
                      "scenario": scenario,
                      "changes": changes, "slo_start": float(parts[0]["slo"].mean()),
+                     "start_stable": capacity.stable(steps[0][0]),
                      "parts": parts,
                      **{key: float(values.mean()) for key, values in mix.items()},
                      "slo_ci": stats.confidence_interval(mix["slo"], within=stats.SHARE),
@@ -288,6 +295,12 @@ def paired(table: pd.DataFrame, name: str) -> stats.CI:
 # -- where the verdicts flip -------------------------------------------------------------------
 
 
+def shown(value, spec: str = ".3f") -> str:
+    """A :class:`~simlib.stats.CI` (or number) formatted with ``spec``; a string, such as
+    :data:`simlib.stats.UNSTABLE`, as it is."""
+    return value if isinstance(value, str) else format(value, spec)
+
+
 def slo_by_lag(table: pd.DataFrame, lags: Sequence[float],
                strategy: str = "simple first") -> pd.DataFrame:
     """Mean SLO attainment over the months (a :class:`~simlib.stats.CI` over the seeds) had
@@ -317,15 +330,17 @@ def flip(xs: Sequence[float], ys: Sequence[float], level: float) -> float | None
 
 def forecast_sweep(design: Scenario, planned: float, factors: Sequence[float],
                    seeds: Sequence[int]) -> pd.DataFrame:
-    """A design sized for ``planned`` sessions/s met by ``factor`` times that traffic: its SLO
-    attainment (CI over the seeds) and its load (:func:`simlib.capacity.load`, 1 or more:
-    unstable) for each factor."""
+    """A design sized for ``planned`` sessions/s met by ``factor`` times that traffic: its mean
+    SLO attainment over the seeds, whether the design is stable at that traffic
+    (:func:`simlib.capacity.stable`), and the attainment's CI, or "unstable" where it is not
+    (:func:`simlib.stats.reported`: its value would depend on the run's length)."""
     rows = []
     for factor in factors:
         here = design.with_(**{"workload.arrival_rate": planned * factor})
         slo = [r.summary()["slo_attainment"] for r in readings(here, seeds)]
-        rows.append({"factor": float(factor), "slo": float(np.mean(slo)),
-                     "slo_ci": stats.confidence_interval(slo, within=stats.SHARE)})
+        steady = capacity.stable(here)
+        rows.append({"factor": float(factor), "slo": float(np.mean(slo)), "stable": steady,
+                     "slo_ci": stats.reported(slo, steady, within=stats.SHARE)})
     return pd.DataFrame(rows)
 
 
@@ -388,12 +403,17 @@ def tier_months(per_call: Mapping[str, float], turn_rates: Sequence[float]) -> p
 def sensitivity_figure(curves: Mapping[str, pd.DataFrame], x: str, target: float,
                        title: str, xlabel: str) -> go.Figure:
     """SLO attainment (95% CI bars) against a setting ``x``, one line per curve, the target
-    dashed: where a line crosses it, the verdict flips."""
+    dashed: where a line crosses it, the verdict flips. A point from an unstable design (its
+    ``slo_ci`` is "unstable") is drawn hollow, without a bar."""
     fig = go.Figure()
     for name, table in curves.items():
-        low, high = (np.array([getattr(ci, end) for ci in table["slo_ci"]])
+        cis = list(table["slo_ci"])
+        low, high = (np.array([getattr(ci, end, m) for ci, m in zip(cis, table["slo"],
+                                                                      strict=True)])
                      for end in ("low", "high"))
+        symbols = ["circle" if isinstance(ci, stats.CI) else "circle-open" for ci in cis]
         fig.add_scatter(x=table[x], y=table["slo"], mode="lines+markers", name=name,
+                        marker={"symbol": symbols, "size": 9},
                         error_y={"type": "data", "array": high - table["slo"],
                                  "arrayminus": table["slo"] - low})
     fig.add_hline(y=target, line_dash="dash", line_color=plots.COLOURS["formula"])
