@@ -59,15 +59,22 @@ def test_find_looks_in_a_given_folder_then_the_environment(tmp_path, monkeypatch
     assert rp.source(trace) == f"original {tmp_path.name}/AzureLLMInferenceTrace_code.csv"
 
 
-def test_without_originals_load_builds_a_poisson_standin(tmp_path, monkeypatch):
+def test_without_originals_load_builds_a_standin_from_the_minute_counts(tmp_path, monkeypatch):
+    """The stand-in keeps every minute's request count shipped in data/ (so the code trace's
+    minute-scale bursts), the mean rate and the token quantiles; within a minute its arrivals
+    are random, and it has no sessions."""
     monkeypatch.setattr(traces, "SHARED", tmp_path)
     monkeypatch.delenv(rp.ENV, raising=False)
     trace = rp.load("azure-code")
     summary = rp.summary().loc["azure-code"]
+    counts = rp.minute_counts("azure-code")
     assert trace.name == "azure-code (stand-in)" and len(trace) == summary["rows"]
-    assert rp.source(trace) == "stand-in from data/azure-code_tokens.csv (Poisson arrivals)"
+    assert rp.source(trace) == ("stand-in from data/azure-code_arrivals.csv and "
+                                "azure-code_tokens.csv (per-minute counts)")
+    seen = np.bincount((trace.times // 60.0).astype(int), minlength=len(counts))
+    assert np.array_equal(seen, counts)
     assert trace.rate == pytest.approx(summary["rate_per_s"], rel=0.05)
-    assert rp.burstiness(trace)["cv"] == pytest.approx(1.0, abs=0.1)  # Poisson, not bursty
+    assert rp.burstiness(trace)["cv"] > 3 and trace.sessions is None  # bursty, unlike Poisson
     assert rp.piece(trace).duration == pytest.approx(1200, abs=30)
 
 

@@ -10,10 +10,10 @@ and the RAGPulse sessions) through a design, next to each trace's *Poisson twin*
 session lengths, with independent arrivals), and measures what the difference costs.
 
 The originals are not shipped. :func:`find` looks for them in a folder you name (the ``trace_dir``
-argument or the ``SIMLIB_TRACE_DIR`` environment variable) and then beside the repository
-(``../shared/data``). Without them :func:`load` builds a stand-in from ``data/`` with
-:func:`simlib.traces.from_quantiles`: the right token sizes and mean rate, but Poisson arrivals,
-so the burstiness lesson needs the originals.
+argument or the ``SIMLIB_TRACE_DIR`` environment variable) and then beside the repository.
+Without them :func:`load` builds a stand-in from ``data/`` (:func:`standin`): each minute's
+request count of the original, token sizes from the quantile tables, no sessions. It keeps the
+bursts of a minute or more and loses the faster ones, so the full lesson needs the originals.
 
 Two explorers: :func:`replay_panel` (one trace, replay or twin, load, slots, an LLM slow-down)
 and :func:`sessions_panel` (RAGPulse sessions, stateless against stateful). The formulas a
@@ -85,11 +85,26 @@ def summary() -> pd.DataFrame:
     return pd.read_csv(traces.DATA / "traces_summary.csv", comment="#").set_index("trace")
 
 
+def minute_counts(name: str) -> np.ndarray:
+    """Requests that arrived in each minute of the whole original, from the table that ships in
+    ``data/<name>_arrivals.csv`` (made by ``data/derive.py``)."""
+    table = pd.read_csv(traces.DATA / f"{name}_arrivals.csv", comment="#")
+    return table.sort_values("minute")["requests"].to_numpy(dtype=int)
+
+
 def standin(name: str, seed: int = 0) -> Trace:
-    """A stand-in for a whole original from ``data/``: as many requests at the same mean rate,
-    token sizes from the quantile table, **Poisson arrivals and no sessions**."""
-    rows = int(summary().loc[name, "rows"])
-    return traces.from_quantiles(traces.DATA / f"{name}_tokens.csv", n=rows, seed=seed)
+    """A stand-in for a whole original from ``data/``: every minute's request count from
+    :func:`minute_counts`, each request at a random time inside its minute; token sizes from
+    the quantile table (:func:`simlib.traces.from_quantiles`); no sessions. It keeps the
+    bursts and silences that last a minute or more, and loses everything faster (and RAGPulse's
+    sessions): a drift twin (:func:`drift_twin`) of the original at 60-s bins."""
+    counts = minute_counts(name)
+    rng = np.random.default_rng(seed)
+    minutes = np.repeat(np.arange(len(counts)), counts)
+    times = np.sort(60.0 * minutes + rng.uniform(0, 60, len(minutes)))
+    tokens = traces.from_quantiles(traces.DATA / f"{name}_tokens.csv", n=len(times), seed=seed)
+    return Trace(f"{name} (stand-in)", times, tokens.prompt_tokens,
+                 tokens.output_tokens, None, tokens.source)
 
 
 def load(name: str, trace_dir: str | Path | None = None) -> Trace:
@@ -103,7 +118,8 @@ def source(trace: Trace) -> str:
     or the stand-in's quantile table."""
     path = Path(trace.source)
     if trace.name.endswith("(stand-in)"):
-        return f"stand-in from data/{path.name} (Poisson arrivals)"
+        return (f"stand-in from data/{path.name.replace('_tokens', '_arrivals')} and "
+                f"{path.name} (per-minute counts)")
     return f"original {path.parent.name}/{path.name}"
 
 
