@@ -317,3 +317,9 @@ def test_the_provider_cache_serves_stateless_as_well_as_stateful():
         free = rp.cached_share(rag, seed)
         pinned = rp.cached_share(rag, seed, **{"architecture.state": "stateful"})
         assert free > 0.2 and pinned == pytest.approx(free, rel=0.02)
+
+
+def test_flip_interpolates_and_says_none():
+    assert rp.flip([0, 1, 2], [1.0, 0.9, 0.5], 0.7) == pytest.approx(1.5)
+    assert rp.flip([4, 6], [1.66, 1.07], 1.2) == pytest.approx(4 + 2 * 0.46 / 0.59)
+    assert rp.flip([0, 1], [1.0, 0.9], 0.5) is None

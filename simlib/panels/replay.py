@@ -37,7 +37,6 @@ from ..experiment import replicate, sweep
 from ..scenario import Scenario
 from ..traces import Trace
 from ..widgets import Control, Explorer, crash, explore, latency_spike, pick, slider
-from .growth import flip
 
 ENV = "SIMLIB_TRACE_DIR"
 """The environment variable that names a folder holding the original traces."""
@@ -260,10 +259,22 @@ def quota_sweep(trace: Trace, factors, seeds=range(3), base_tier: int = 2,
     return pd.concat(rows, ignore_index=True)
 
 
+def flip(xs, ys, level: float) -> float | None:
+    """Where the curve ``ys`` over ``xs`` first crosses ``level``, by linear interpolation
+    between the two points around the crossing; None if it never does."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float) - level
+    for k in range(1, len(xs)):
+        if ys[k - 1] == 0:
+            return float(xs[k - 1])
+        if ys[k - 1] * ys[k] < 0 or ys[k] == 0:
+            return float(xs[k - 1] + (xs[k] - xs[k - 1]) * ys[k - 1] / (ys[k - 1] - ys[k]))
+    return None
+
+
 def first_below(table: pd.DataFrame, path: str, column: str, level: float,
                 by: str = "arrivals") -> dict[str, float | None]:
     """Per ``by`` value, where the mean of ``column`` over the seeds first falls to ``level``
-    as ``path`` grows (:func:`simlib.panels.growth.flip`, interpolated; the smallest value if
+    as ``path`` grows (:func:`flip`, interpolated; the smallest value if
     it starts below; None if it never does)."""
     out = {}
     for kind, part in table.groupby(by, sort=False):
