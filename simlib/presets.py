@@ -437,3 +437,50 @@ def slow_failures(error_latency: float | None) -> dict:
     if error_latency is None:
         return {"llm.error_latency": None}
     return {"llm.error_latency": LogNormal(median=error_latency, p95=5 * error_latency)}
+
+
+# -- notebooks 06 and 07 (issue 16) ---------------------------------------------------------------
+
+ANTHROPIC_TIERS = {1: (50, 30_000, 8_000), 2: (1_000, 450_000, 90_000),
+                   3: (2_000, 800_000, 160_000), 4: (4_000, 2_000_000, 400_000)}
+"""Anthropic's published usage tiers for Claude Sonnet 4.x: requests, input tokens and output
+tokens per minute, per organisation (cached input reads do not count against input tokens).
+Source: Anthropic, "Rate limits", https://docs.anthropic.com/en/api/rate-limits (tier table
+for Claude Sonnet 4.x; a tier is reached by a cumulative credit purchase of $5, $40, $200 and
+$400). The limits change over time: check the page for your model."""
+
+TIER_CREDIT = {1: 5, 2: 40, 3: 200, 4: 400}
+"""Cumulative credit purchase (dollars) that unlocks each tier (same source as
+:data:`ANTHROPIC_TIERS`)."""
+
+
+def tier(n: int) -> dict:
+    """``with_`` changes that put the provider at Anthropic's usage tier ``n``
+    (:data:`ANTHROPIC_TIERS`)."""
+    rpm, itpm, otpm = ANTHROPIC_TIERS[n]
+    return {"llm.requests_per_minute": float(rpm), "llm.input_tokens_per_minute": float(itpm),
+            "llm.output_tokens_per_minute": float(otpm)}
+
+
+def tier_of(scenario: Scenario) -> int | None:
+    """The tier of :data:`ANTHROPIC_TIERS` whose limits ``scenario``'s provider has, or None."""
+    llm = scenario.llm
+    found = (llm.requests_per_minute, llm.input_tokens_per_minute, llm.output_tokens_per_minute)
+    return next((n for n, limits in ANTHROPIC_TIERS.items()
+                 if tuple(float(v) for v in limits) == found), None)
+
+
+def startup(start_tier: int = 2, **changes) -> Scenario:
+    """Notebook 06's growing product (:func:`product`) with second-edition settings: the sync
+    worker keeps the default thread pool (``Workers.slots``, 40: Starlette runs ``def``
+    endpoints on AnyIO's default limiter of 40 threads) instead of the first edition's 8
+    slots, and the provider has Anthropic's limits at ``start_tier`` (:func:`tier`: requests,
+    input and output tokens per minute) instead of a flat 480 requests a minute."""
+    return product(**{"workers.slots": Workers().slots, **tier(start_tier), **changes})
+
+
+def startup_complex(start_tier: int = 2, **changes) -> Scenario:
+    """"Complex first" before sizing, on :func:`startup`'s settings: async microservices with
+    two orchestrators, two search replicas and two context replicas."""
+    return startup(start_tier, **{"architecture": ASYNC_MICROSERVICES, "workers.count": 2,
+                                  "tools.search.replicas": 2, **changes})

@@ -9,6 +9,7 @@ them.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 from panels import mean_y, move, over_seeds, per_seed
 from stats import LEVEL
@@ -58,15 +59,22 @@ def test_find_looks_in_a_given_folder_then_the_environment(tmp_path, monkeypatch
     assert rp.source(trace) == f"original {tmp_path.name}/AzureLLMInferenceTrace_code.csv"
 
 
-def test_without_originals_load_builds_a_poisson_standin(tmp_path, monkeypatch):
+def test_without_originals_load_builds_a_standin_from_the_minute_counts(tmp_path, monkeypatch):
+    """The stand-in keeps every minute's request count shipped in data/ (so the code trace's
+    minute-scale bursts), the mean rate and the token quantiles; within a minute its arrivals
+    are random, and it has no sessions."""
     monkeypatch.setattr(traces, "SHARED", tmp_path)
     monkeypatch.delenv(rp.ENV, raising=False)
     trace = rp.load("azure-code")
     summary = rp.summary().loc["azure-code"]
+    counts = rp.minute_counts("azure-code")
     assert trace.name == "azure-code (stand-in)" and len(trace) == summary["rows"]
-    assert rp.source(trace) == "stand-in from data/azure-code_tokens.csv (Poisson arrivals)"
+    assert rp.source(trace) == ("stand-in from data/azure-code_arrivals.csv and "
+                                "azure-code_tokens.csv (per-minute counts)")
+    seen = np.bincount((trace.times // 60.0).astype(int), minlength=len(counts))
+    assert np.array_equal(seen, counts)
     assert trace.rate == pytest.approx(summary["rate_per_s"], rel=0.05)
-    assert rp.burstiness(trace)["cv"] == pytest.approx(1.0, abs=0.1)  # Poisson, not bursty
+    assert rp.burstiness(trace)["cv"] > 3 and trace.sessions is None  # bursty, unlike Poisson
     assert rp.piece(trace).duration == pytest.approx(1200, abs=30)
 
 
@@ -215,3 +223,103 @@ def test_sessions_panel_sticky_routing_costs_on_real_sessions():
     move(panel, "arrivals", "replay")
     assert stats.difference(replayed[:, 1], replayed[:, 0], LEVEL).low > 0
     assert stats.difference(replayed[:, 0], twin[:, 0], LEVEL).low > 0
+
+
+# -- second edition: formulas for bursts, the provider, threads per worker ----------------------
+
+
+def test_fluid_wait_is_the_backlog_arithmetic():
+    """One bin of 100 requests of 1 s each on 4 slots over 10 s: 60 s of work is left over, so
+    those requests wait (0 + 60) / 2 / 4 = 7.5 s on average; the next bin's 10 requests wait
+    (60 + 10 - 40 = 30 left; (60 + 30) / 2 / 4 = 11.25 s)."""
+    times = np.concatenate([np.linspace(0, 9.9, 100), np.linspace(10, 19.9, 10)])
+    trace = traces.Trace("t", times, np.ones(110, int), np.ones(110, int), None)
+    expected = (100 * 7.5 + 10 * 11.25) / 110
+    assert rp.fluid_wait(trace, 1.0, 4, 10.0) == pytest.approx(expected)
+    steady = traces.Trace("s", np.arange(200) * 1.0, np.ones(200, int), np.ones(200, int), None)
+    assert rp.fluid_wait(steady, 1.0, 2, 10.0) == 0.0  # 10 s of work a bin, 20 s of slots
+
+
+def test_drift_twin_keeps_every_bins_count_and_the_tokens():
+    trace = bursty()
+    twin = rp.drift_twin(trace, 10.0, seed=4)
+    bins = lambda t: np.bincount((t.times // 10.0).astype(int))  # noqa: E731
+    assert len(twin) == len(trace) and np.all(np.diff(twin.times) >= 0)
+    assert np.array_equal(bins(twin), bins(trace))
+    assert sorted(twin.output_tokens) == sorted(trace.output_tokens)
+    assert twin.dispersion(10.0) > 5  # the bursts stay: they are whole bins
+
+
+def test_utilisation_and_unstable_numbers():
+    trace = bursty().scaled(2.0)  # about 3 requests/s of about 1 s each
+    design = rp.scenario(trace)
+    mean, _ = capacity.service_time(design, trace)
+    slots = design.workers.count * design.workers.slots
+    assert rp.utilisation(trace) == pytest.approx(trace.rate * mean / slots)
+    fake = pd.DataFrame({"arrivals": ["replay"] * 4, "workers.slots": [1, 1,
+                                           64, 64], "latency_p95": [9.0, 11.0, 1.0, 1.2]})
+    shown = rp.stable_ci(fake, trace, "latency_p95", "workers.slots")
+    assert rp.utilisation(trace, {"workers.slots": 1}) >= 1 > rp.utilisation(
+        trace, {"workers.slots": 64})
+    assert shown[("replay", 1)] == stats.UNSTABLE
+    assert shown[("replay", 64)].mean == pytest.approx(1.1)
+
+
+def test_first_below_interpolates_the_crossing():
+    table = pd.DataFrame({"arrivals": ["replay"] * 3 + ["Poisson twin"] * 3,
+                          "factor": [1, 2, 4] * 2, "refused": [0.3, 0.1, 0.0, 0.0, 0.0, 0.0]})
+    out = rp.first_below(table, "factor", "refused", 0.05)
+    assert out["replay"] == pytest.approx(2 + 2 * 0.05 / 0.1)
+    assert out["Poisson twin"] == 1.0
+
+
+@originals
+def test_quota_for_the_code_trace_must_cover_its_bursts_not_its_mean():
+    """The notebook's flip point (under 1% of turns refused from about 9.6x tier 2 for the
+    replay, 1.7x for the twin) is bracketed by runs whose 99.9% intervals sit on either side of
+    1%: the replay at 4x refuses more, at 16x less; the twin at 4x less. The replay refuses
+    more than the twin at tier 2, paired by seed."""
+    piece = rp.piece(rp.load("azure-code"))
+    table = rp.quota_sweep(piece, [1, 4, 16], seeds=range(5))
+    share = {(k, f): g["refused"].to_numpy() for (k, f), g in table.groupby(["arrivals",
+                                                                             "factor"])}
+    ci = lambda v: stats.confidence_interval(v, LEVEL)  # noqa: E731
+    assert ci(share["replay", 4.0]).low > 0.01
+    assert ci(share["replay", 16.0]).high < 0.01
+    assert ci(share["Poisson twin", 4.0]).high < 0.01
+    assert stats.difference(share["replay", 1.0], share["Poisson twin", 1.0], LEVEL).low > 0
+
+
+@originals
+def test_sticky_penalty_falls_with_threads_per_worker():
+    """The notebook's flip point (the stateful / stateless p95 ratio under 1.2x from about 5.6
+    slots per worker) is bracketed: at 4 slots stateful's p95 exceeds 1.2x stateless's, at 8 it
+    stays under it (paired by seed: the same replayed sessions), 99.9% intervals over 10
+    seeds."""
+    rag = rp.piece(rp.load("ragpulse"))
+    p95 = {}
+    for slots in (4, 8):
+        for state in ("stateless", "stateful"):
+            design = rp.scenario(rag, **{"workers.slots": slots, "architecture.state": state})
+            p95[slots, state] = sl.replicate(design, seeds=range(10),
+                                             progress=False)["latency_p95"].to_numpy()
+    excess = {n: p95[n, "stateful"] - 1.2 * p95[n, "stateless"] for n in (4, 8)}
+    assert stats.confidence_interval(excess[4], LEVEL).low > 0
+    assert stats.confidence_interval(excess[8], LEVEL).high < 0
+
+
+@originals
+def test_the_provider_cache_serves_stateless_as_well_as_stateful():
+    """The prompt cache is keyed by prefix at the provider: a stateless design that resends a
+    session's history gets the same cached share as a pinned one."""
+    rag = rp.piece(rp.load("ragpulse"))
+    for seed in (0, 1):
+        free = rp.cached_share(rag, seed)
+        pinned = rp.cached_share(rag, seed, **{"architecture.state": "stateful"})
+        assert free > 0.2 and pinned == pytest.approx(free, rel=0.02)
+
+
+def test_flip_interpolates_and_says_none():
+    assert rp.flip([0, 1, 2], [1.0, 0.9, 0.5], 0.7) == pytest.approx(1.5)
+    assert rp.flip([4, 6], [1.66, 1.07], 1.2) == pytest.approx(4 + 2 * 0.46 / 0.59)
+    assert rp.flip([0, 1], [1.0, 0.9], 0.5) is None

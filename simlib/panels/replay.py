@@ -10,10 +10,10 @@ and the RAGPulse sessions) through a design, next to each trace's *Poisson twin*
 session lengths, with independent arrivals), and measures what the difference costs.
 
 The originals are not shipped. :func:`find` looks for them in a folder you name (the ``trace_dir``
-argument or the ``SIMLIB_TRACE_DIR`` environment variable) and then beside the repository
-(``../shared/data``). Without them :func:`load` builds a stand-in from ``data/`` with
-:func:`simlib.traces.from_quantiles`: the right token sizes and mean rate, but Poisson arrivals,
-so the burstiness lesson needs the originals.
+argument or the ``SIMLIB_TRACE_DIR`` environment variable) and then beside the repository.
+Without them :func:`load` builds a stand-in from ``data/`` (:func:`standin`): each minute's
+request count of the original, token sizes from the quantile tables, no sessions. It keeps the
+bursts of a minute or more and loses the faster ones, so the full lesson needs the originals.
 
 Two explorers: :func:`replay_panel` (one trace, replay or twin, load, slots, an LLM slow-down)
 and :func:`sessions_panel` (RAGPulse sessions, stateless against stateful). The formulas a
@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import plots, presets, stats, traces
+from .. import capacity, plots, presets, stats, traces
+from ..engine import run
 from ..experiment import replicate, sweep
 from ..scenario import Scenario
 from ..traces import Trace
@@ -83,11 +84,26 @@ def summary() -> pd.DataFrame:
     return pd.read_csv(traces.DATA / "traces_summary.csv", comment="#").set_index("trace")
 
 
+def minute_counts(name: str) -> np.ndarray:
+    """Requests that arrived in each minute of the whole original, from the table that ships in
+    ``data/<name>_arrivals.csv`` (made by ``data/derive.py``)."""
+    table = pd.read_csv(traces.DATA / f"{name}_arrivals.csv", comment="#")
+    return table.sort_values("minute")["requests"].to_numpy(dtype=int)
+
+
 def standin(name: str, seed: int = 0) -> Trace:
-    """A stand-in for a whole original from ``data/``: as many requests at the same mean rate,
-    token sizes from the quantile table, **Poisson arrivals and no sessions**."""
-    rows = int(summary().loc[name, "rows"])
-    return traces.from_quantiles(traces.DATA / f"{name}_tokens.csv", n=rows, seed=seed)
+    """A stand-in for a whole original from ``data/``: every minute's request count from
+    :func:`minute_counts`, each request at a random time inside its minute; token sizes from
+    the quantile table (:func:`simlib.traces.from_quantiles`); no sessions. It keeps the
+    bursts and silences that last a minute or more, and loses everything faster (and RAGPulse's
+    sessions): a drift twin (:func:`drift_twin`) of the original at 60-s bins."""
+    counts = minute_counts(name)
+    rng = np.random.default_rng(seed)
+    minutes = np.repeat(np.arange(len(counts)), counts)
+    times = np.sort(60.0 * minutes + rng.uniform(0, 60, len(minutes)))
+    tokens = traces.from_quantiles(traces.DATA / f"{name}_tokens.csv", n=len(times), seed=seed)
+    return Trace(f"{name} (stand-in)", times, tokens.prompt_tokens,
+                 tokens.output_tokens, None, tokens.source)
 
 
 def load(name: str, trace_dir: str | Path | None = None) -> Trace:
@@ -101,7 +117,8 @@ def source(trace: Trace) -> str:
     or the stand-in's quantile table."""
     path = Path(trace.source)
     if trace.name.endswith("(stand-in)"):
-        return f"stand-in from data/{path.name} (Poisson arrivals)"
+        return (f"stand-in from data/{path.name.replace('_tokens', '_arrivals')} and "
+                f"{path.name} (per-minute counts)")
     return f"original {path.parent.name}/{path.name}"
 
 
@@ -112,7 +129,7 @@ def piece(trace: Trace, name: str | None = None) -> Trace:
 
 
 def _base(trace: Trace) -> str:
-    return trace.name.removesuffix(" (stand-in)")
+    return trace.name.removesuffix(" (stand-in)").removesuffix(" (drift twin)")
 
 
 # -- scenarios ---------------------------------------------------------------------------------
@@ -169,6 +186,152 @@ def burstiness(trace: Trace, bucket: float = 10.0) -> dict[str, float]:
             "dispersion": trace.dispersion(bucket),
             "peak": float(counts.max() / bucket / trace.rate),
             "max_gap": float(np.diff(trace.times).max())}
+
+
+def fluid_wait(trace: Trace, mean_service: float, slots: int, bucket: float = 10.0) -> float:
+    """The mean queue wait a *fluid* model predicts from the counts in ``bucket``-second bins
+    (the arithmetic notebook 00 uses for a slow minute and a flash crowd): each bin brings
+    ``count x mean_service`` seconds of work, the slots clear ``slots x bucket`` of it, and the
+    rest is a backlog carried to the next bin. A request waits for the backlog in front of it
+    over the slots (the mean of the backlog at the start and the end of its bin). It ignores
+    the randomness inside a bin, so it misses the small waits of Poisson traffic, and sees the
+    long ones of bursts."""
+    counts = np.bincount((trace.times // bucket).astype(int)).astype(float)
+    backlog, waits = 0.0, np.zeros(len(counts))
+    for k, n in enumerate(counts):
+        after = max(0.0, backlog + n * mean_service - slots * bucket)
+        waits[k] = (backlog + after) / 2 / slots
+        backlog = after
+    return float((counts * waits).sum() / counts.sum())
+
+
+def drift_twin(trace: Trace, bucket: float = 60.0, seed: int = 0) -> Trace:
+    """``trace`` with each request moved to a random time inside its own ``bucket``-second bin:
+    the rate drifts from bin to bin exactly as in the trace, but inside a bin the arrivals are
+    Poisson-like. Replaying it against the replay and the twin says how much of a trace's
+    extra wait comes from the drifting rate alone."""
+    rng = np.random.default_rng(seed)
+    start = (trace.times // bucket) * bucket
+    times = start + rng.uniform(0, bucket, len(trace))
+    order = np.argsort(times, kind="stable")
+    return Trace(f"{trace.name} (drift twin)", times[order],
+                 trace.prompt_tokens[order], trace.output_tokens[order],
+                 None if trace.sessions is None else trace.sessions[order], trace.source)
+
+
+def utilisation(trace: Trace, changes: dict | None = None) -> float:
+    """Offered load of ``trace``'s piece design with ``changes``: requests/s x mean service
+    time (:func:`simlib.capacity.service_time`) over the slots. At 1 or more the queue has no
+    steady state: a number measured on it is reported as unstable."""
+    design = scenario(trace, **(changes or {}))
+    mean, _ = capacity.service_time(design, trace)
+    return trace.rate * mean / (design.workers.count * design.workers.slots)
+
+
+def stable_ci(table: pd.DataFrame, trace: Trace, column: str, path: str,
+              by: str = "arrivals", within=stats.COUNT) -> pd.Series:
+    """Per (``by``, value of ``path``): the mean of ``column`` with its interval, or
+    "unstable" where the design's offered load (:func:`utilisation`) is 1 or more
+    (:func:`simlib.stats.reported`)."""
+    out = {}
+    for (kind, value), part in table.groupby([by, path], sort=False):
+        steady = utilisation(trace, {path: value}) < 1
+        out[(kind, value)] = stats.reported(part[column], steady, within=within)
+    return pd.Series(out)
+
+
+def quota_sweep(trace: Trace, factors, seeds=range(3), base_tier: int = 2,
+                **changes) -> pd.DataFrame:
+    """The piece on 40-thread workers against a provider with Anthropic's ``base_tier``
+    limits (:func:`simlib.presets.tier`) times each of ``factors``, replay and twin: one row
+    per (arrivals, factor, seed) with the share of turns refused (429, after the SDK's own
+    retries) and the p95 of every turn, failed ones included."""
+    rows = []
+    limits = presets.tier(base_tier)
+    for factor in factors:
+        quota = {k: v * factor for k, v in limits.items()}
+        for kind in ARRIVALS:
+            design = scenario(trace, kind == "replay", **{"workers.slots": 40, **quota,
+                                                         **changes})
+            table = replicate(design, seeds=seeds, progress=False).reset_index()
+            rows.append(table.assign(refused=table["cause_rate_limited"] / table["arrivals"],
+                                     arrivals=kind, factor=float(factor)))
+    return pd.concat(rows, ignore_index=True)
+
+
+def flip(xs, ys, level: float) -> float | None:
+    """Where the curve ``ys`` over ``xs`` first crosses ``level``, by linear interpolation
+    between the two points around the crossing; None if it never does."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float) - level
+    for k in range(1, len(xs)):
+        if ys[k - 1] == 0:
+            return float(xs[k - 1])
+        if ys[k - 1] * ys[k] < 0 or ys[k] == 0:
+            return float(xs[k - 1] + (xs[k] - xs[k - 1]) * ys[k - 1] / (ys[k - 1] - ys[k]))
+    return None
+
+
+def first_below(table: pd.DataFrame, path: str, column: str, level: float,
+                by: str = "arrivals") -> dict[str, float | None]:
+    """Per ``by`` value, where the mean of ``column`` over the seeds first falls to ``level``
+    as ``path`` grows (:func:`flip`, interpolated; the smallest value if
+    it starts below; None if it never does)."""
+    out = {}
+    for kind, part in table.groupby(by, sort=False):
+        means = part.groupby(path)[column].mean()
+        below = means.to_numpy() <= level
+        out[kind] = float(means.index[0]) if below[0] else flip(means.index, means, level)
+    return out
+
+
+def sticky_ratio(trace: Trace, slots, seeds=range(3), **changes) -> pd.DataFrame:
+    """Stateful over stateless p95 on the replay of ``trace`` for each number of ``slots``
+    per worker (the piece's workers): one row per slots value with both p95s (mean over the
+    seeds), their ratio, and whether the design is stable (:func:`utilisation` below 1)."""
+    grid = {"workers.slots": list(slots), "architecture.state": ["stateless", "stateful"]}
+    table = sweep(scenario(trace, **changes), grid, seeds=seeds, progress=False)
+    p95 = table.groupby(["workers.slots", "architecture.state"])["latency_p95"].mean().unstack()
+    p95["ratio"] = p95["stateful"] / p95["stateless"]
+    p95["stable"] = [utilisation(trace, {"workers.slots": n, **changes}) < 1 for n in p95.index]
+    return p95
+
+
+def cached_share(trace: Trace, seed: int = 0, **changes) -> float:
+    """Share of the input tokens the provider's prompt cache served (by prefix) in one run of
+    the replay of ``trace``'s piece design with ``changes``."""
+    turns = run(scenario(trace, **changes), seed).turns
+    return float(turns["tokens_cached"].sum() / turns["tokens_in"].sum())
+
+
+def ratio_figure(table: pd.DataFrame, level: float, title: str) -> go.Figure:
+    """The stateful / stateless p95 ratio against slots per worker (log x), the ``level``
+    dashed; unstable points (load 1 or more) drawn hollow."""
+    fig = go.Figure()
+    fig.add_scatter(x=table.index, y=table["ratio"], mode="lines+markers", name="replay",
+                    marker={"symbol": ["circle" if s else "circle-open" for s in table["stable"]],
+                            "size": 10, "color": COLOURS["replay"]})
+    fig.add_hline(y=level, line_dash="dash", line_color=plots.COLOURS["formula"])
+    fig.update_xaxes(type="log")
+    return plots.layout(fig, "slots (threads) per worker", "p95 stateful / p95 stateless", title)
+
+
+def quota_figure(table: pd.DataFrame, level: float, title: str) -> go.Figure:
+    """Share of turns refused against the quota (a multiple of the tier's limits, log x), replay
+    and twin, with 95% CI bars; ``level`` dashed."""
+    fig = go.Figure()
+    for kind, part in table.groupby("arrivals", sort=False):
+        cis = [stats.confidence_interval(g["refused"], within=stats.SHARE)
+               for _, g in part.groupby("factor")]
+        x = sorted(part["factor"].unique())
+        y = np.array([c.mean for c in cis])
+        fig.add_scatter(x=x, y=y, mode="lines+markers", name=kind,
+                        line={"color": COLOURS[kind]},
+                        error_y={"type": "data", "array": np.array([c.high for c in cis]) - y,
+                                 "arrayminus": y - np.array([c.low for c in cis])})
+    fig.add_hline(y=level, line_dash="dash", line_color=plots.COLOURS["formula"])
+    fig.update_xaxes(type="log")
+    return plots.layout(fig, "quota, as a multiple of tier 2's limits", "share of turns refused",
+                        title)
 
 
 # -- figures -----------------------------------------------------------------------------------
