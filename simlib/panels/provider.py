@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import plots, presets, stats, theory
+from .. import capacity, plots, presets, stats, theory
 from ..config import LLM, PromptCache, Workers, serving_profile
 from ..engine import run
 from ..experiment import replicate, sweep
@@ -89,6 +89,34 @@ def window_sweep(scenario: Scenario | None = None, windows: Sequence[float] = WI
     return table.rename(columns={"llm.rate_window": "window"})
 
 
+def design_scenario(scenario: Scenario, design: str) -> Scenario:
+    """The scenario of one of :data:`DESIGNS`."""
+    if design == DESIGNS[2]:
+        return with_limiter(scenario)
+    return scenario.with_(**{"architecture.execution": design})
+
+
+def latency_report(table: pd.DataFrame, scenario: Scenario | None = None,
+                   window: float = 1.0, column: str = "latency_all_p95") -> dict:
+    """Per design at ``window``: the mean and interval of ``column``, or "unstable" when the
+    design's offered load is at or past its capacity (:func:`simlib.capacity.stable`)."""
+    scenario = (scenario or limited_agent()).with_(**{"llm.rate_window": window})
+    rows = table[table["window"] == window]
+    return {design: stats.reported(rows[rows["design"] == design][column],
+                                   stable(design_scenario(scenario, design)))
+            for design in DESIGNS}
+
+
+def stable(scenario: Scenario) -> bool:
+    """:func:`simlib.capacity.stable`, with the ceilings of the scenario's own execution model
+    only: ``capacity.load`` takes the lowest of every ceiling, the sync threads' included, so it
+    calls an async design past the sync ceiling unstable (a workaround, reported)."""
+    other = "async: in-flight cap" if scenario.architecture.execution == "sync" \
+        else "sync: worker slots"
+    tops = [v for k, v in capacity.ceilings(scenario).items() if k != other]
+    return capacity.demand(scenario)["turns"] < min(tops)
+
+
 def edges(table: pd.DataFrame, column: str = "goodput") -> pd.DataFrame:
     """Per window and design, the paired difference from sync (seed by seed) and its interval:
     rows ``(window, design)``, columns ``mean``, ``low``, ``high``."""
@@ -123,14 +151,33 @@ def window_figure(table: pd.DataFrame, flip: float) -> go.Figure:
                         f"The same {LIMIT:g} requests/min, enforced over shorter windows")
 
 
-def textbook_contrast(scenario: Scenario | None = None, seeds: Iterable[int] = range(10)
+def textbook_contrast(scenario: Scenario | None = None, seeds: Iterable[int] = range(8)
                       ) -> pd.DataFrame:
-    """The first edition's provider against the realistic one, one mechanism at a time: the
-    window (60 s or 1 s) and the SDK's retries (0 or 2), sync and async; summary rows."""
+    """The realistic provider without its SDK layer (``sdk_retries=0``), sync and async, with
+    the first edition's 60 s bucket and with 1 s windows: summary rows with columns
+    ``window``, ``sdk_retries`` and ``design`` (the rows with the SDK layer are
+    :func:`window_sweep`'s)."""
     scenario = scenario or limited_agent()
-    grid = {"llm.rate_window": [60.0, 1.0], "llm.sdk_retries": [0, 2],
-            "architecture.execution": ["sync", "async"]}
-    return sweep(scenario, grid, seeds=list(seeds), progress=False)
+    grid = {"llm.rate_window": [60.0, 1.0], "architecture.execution": ["sync", "async"]}
+    table = sweep(scenario.with_(**{"llm.sdk_retries": 0}), grid, seeds=list(seeds),
+                  progress=False)
+    return table.rename(columns={"llm.rate_window": "window",
+                                 "architecture.execution": "design"}).assign(sdk_retries=0)
+
+
+def contrast_table(contrast: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Goodput (mean and interval) and turns lost per run, by window, SDK retries and design:
+    :func:`textbook_contrast`'s rows beside :func:`window_sweep`'s (2 SDK retries) at the
+    same windows, formatted for printing."""
+    windows = contrast["window"].unique()
+    layered = table[table["window"].isin(windows) & table["design"].isin(["sync", "async"])]
+    sdk = limited_agent().llm.sdk_retries  # the realistic default the sweep ran with
+    both = pd.concat([contrast, layered.assign(sdk_retries=sdk)], ignore_index=True)
+    keys = ["window", "sdk_retries", "design"]
+    both = both.sort_values(keys, ascending=[False, True, False], kind="stable")
+    lost = both.groupby(keys, sort=False)[["n_failed", "n_silent_failure"]].mean()
+    goodput = stats.formatted(stats.ci_table(both, keys, "goodput"), ".3f")
+    return goodput.join(lost.round(1))
 
 
 # -- 2. retry layers ----------------------------------------------------------------------------
@@ -174,19 +221,23 @@ def requests_per_call(result, scenario: Scenario) -> float:
 
 def amplification(error_rates: Sequence[float] = ERROR_RATES,
                   layers: Mapping[str, tuple[int, int]] = LAYERS,
-                  seeds: Iterable[int] = range(6)) -> pd.DataFrame:
-    """Requests per call and the share of calls that failed for good, per error rate, layer
-    set and seed."""
-    rows = []
-    for p in error_rates:
-        for name, (sdk, app) in layers.items():
-            for seed in seeds:
-                scenario = layered(p, sdk, app)
-                result = run(scenario, seed)
-                summary = result.summary()
-                rows.append({"p": p, "layers": name, "seed": seed,
-                             "requests": requests_per_call(result, scenario),
-                             "failed": 1 - summary["availability"]})
+                  seeds: Iterable[int] = range(8)) -> pd.DataFrame:
+    """Per error rate, layer set and replication: requests per call, and the calls counted
+    and failed for good (over the turns :func:`requests_per_call` counts). Each row of the
+    grid gets its own seeds (replication ``i`` of row ``j`` runs seed ``i + 1000 j``): a check
+    against a formula needs independent rows, not common random numbers."""
+    rows, seeds = [], list(seeds)
+    grid = [(p, name) for p in error_rates for name in layers]
+    for j, (p, name) in enumerate(grid):
+        scenario = layered(p, *layers[name])
+        for i in seeds:
+            result = run(scenario, i + 1000 * j)
+            turns = measured(result.turns)
+            early = turns[turns["arrival"] < scenario.duration - MARGIN]
+            rows.append({"p": p, "layers": name, "seed": i,
+                         "requests": requests_per_call(result, scenario),
+                         "calls": int(early["calls"].sum()),
+                         "failed": int((early["outcome"] == "failed").sum())})
     return pd.DataFrame(rows)
 
 
@@ -195,6 +246,20 @@ def amplification_check(table: pd.DataFrame,
     """:func:`simlib.stats.ci_table` of requests per call against :func:`nested_attempts`."""
     return stats.ci_table(table, ["p", "layers"], "requests", formula=lambda key: (
         nested_attempts(key[0], *layers[key[1]])))
+
+
+def failure_check(table: pd.DataFrame,
+                  layers: Mapping[str, tuple[int, int]] = LAYERS) -> pd.DataFrame:
+    """The share of calls that failed for good, pooled over the replications (calls are
+    independent: a Wilson interval), against ``p ** ((sdk + 1)(app + 1))``."""
+    rows = {}
+    for (p, name), g in table.groupby(["p", "layers"], sort=False):
+        ci = stats.wilson(int(g["failed"].sum()), int(g["calls"].sum()))
+        sdk, app = layers[name]
+        formula = p ** ((sdk + 1) * (app + 1))
+        rows[(p, name)] = {"mean": ci.mean, "low": ci.low, "high": ci.high,
+                           "formula": formula, "inside": ci.low <= formula <= ci.high}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["p", "layers"])
 
 
 ATTEMPTS = {"app alone": 4, "app x SDK": 12}
