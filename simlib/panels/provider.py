@@ -482,3 +482,9 @@ def summarise(table: pd.DataFrame, by: str | list[str], columns: Sequence[str],
     """Each column's mean and interval per group, formatted for printing."""
     return stats.formatted(stats.ci_table(table, by, list(columns)), spec)
 
+
+
+def ci_text(row, spec: str = ".3f") -> str:
+    """A row of ``mean``, ``low``, ``high`` (from :func:`simlib.stats.ci_table` or
+    :func:`simlib.stats.versus`) printed as a :class:`simlib.stats.CI`."""
+    return format(stats.CI(row["mean"], row["low"], row["high"]), spec)
