@@ -178,3 +178,24 @@ def test_overload_availability_formula_and_failover():
     extra = stats.versus(calm, "design", "no backup", ["cost_per_ok", "latency_all_p95"])
     assert extra["cost_per_ok"].loc["hedge", "low"] > 0  # hedging costs in calm weather
     assert extra["latency_all_p95"].loc["hedge", "low"] > -0.2  # and does not cut this tail
+
+
+# -- the explorer -------------------------------------------------------------------------------
+
+
+def test_window_panel_moves_as_the_mechanism_says():
+    from panels import bars, move
+    explorer = pv.window_panel(seed=0)
+    try:
+        lost = {}
+        for window in ("60 (first edition)", "1"):
+            move(explorer, "enforcement window (s)", window)
+            lost[window] = bars(explorer, 1)["stateless/async/monolith"].get("silent_failure", 0)
+        assert lost["1"] > lost["60 (first edition)"] + 5  # 429s after the acknowledgement
+        move(explorer, "client limiter", "paced at the limit")
+        outcomes = bars(explorer, 1)
+        assert all(o.get("silent_failure", 0) == 0 and o.get("failed", 0) == 0
+                   for o in outcomes.values())
+        assert explorer.summary()["goodput"].iloc[1] > explorer.summary()["goodput"].iloc[0]
+    finally:
+        explorer.close()

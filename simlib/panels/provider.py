@@ -37,6 +37,7 @@ from ..faults import Overloaded, windows
 from ..metrics import collapsed, measured
 from ..resilience import Failover, Policy, RateLimit, Retry
 from ..scenario import Scenario
+from ..widgets import Explorer, explore, pick, slider
 
 # -- 1. windowed rate limits --------------------------------------------------------------------
 
@@ -178,6 +179,36 @@ def contrast_table(contrast: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     lost = both.groupby(keys, sort=False)[["n_failed", "n_silent_failure"]].mean()
     goodput = stats.formatted(stats.ci_table(both, keys, "goodput"), ".3f")
     return goodput.join(lost.round(1))
+
+
+def window_panel(seed: int = 0) -> Explorer:
+    """Sync against async (the same arrivals) on the rate-limited tool agent.
+
+    Controls: the enforcement window, a client-side limiter paced at the limit (off or on:
+    it applies to both designs), the SDK's retries (0 to 4) and the arrival rate (0.1 to 0.6
+    sessions/s; the limit carries 0.417). Charts: ok turns per second over time, and how the
+    measured turns ended.
+
+    What to try:
+
+    - window 60 s: async serves nearly every arrival, sync sits at its 4 slots' ceiling;
+    - window 1 s: async's ``silent_failure`` bar grows (429s after the acknowledgement) and its
+      goodput falls to sync's;
+    - SDK retries 0, then 2, then 4: each layer of retries wins back turns from a 1 s bucket;
+    - limiter on: no 429 at any window, and async's goodput is back.
+    """
+    paced = with_limiter(limited_agent()).resilience.llm
+    controls = [
+        pick("enforcement window (s)", {"1": 1.0, "3": 3.0, "10": 10.0,
+                                        "60 (first edition)": 60.0}, "1", "llm.rate_window"),
+        pick("client limiter", {"off": Policy(), "paced at the limit": paced}, "off",
+             "resilience.llm"),
+        slider("SDK retries", 0, 4, 1, 2, "llm.sdk_retries", integer=True),
+        slider("arrival rate (per s)", 0.1, 0.6, 0.05, RATE, "workload.arrival_rate"),
+    ]
+    scenario = limited_agent(duration=300.0, sample_every=2.0)  # short enough to redraw live
+    return explore(scenario, controls=controls, compare=[presets.ASYNC], seed=seed,
+                   views=["goodput", "outcomes"])
 
 
 # -- 2. retry layers ----------------------------------------------------------------------------
