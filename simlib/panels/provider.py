@@ -206,7 +206,7 @@ def window_panel(seed: int = 0) -> Explorer:
         slider("SDK retries", 0, 4, 1, 2, "llm.sdk_retries", integer=True),
         slider("arrival rate (per s)", 0.1, 0.6, 0.05, RATE, "workload.arrival_rate"),
     ]
-    scenario = limited_agent(duration=300.0, sample_every=2.0)  # short enough to redraw live
+    scenario = limited_agent(duration=240.0, warmup=40.0, sample_every=2.0)  # redraws live
     return explore(scenario, controls=controls, compare=[presets.ASYNC], seed=seed,
                    views=["goodput", "outcomes"])
 
