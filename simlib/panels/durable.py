@@ -60,6 +60,9 @@ pod restarted by a crash or a deploy every 10 minutes), so that a short run sees
 crashes to measure; the share lost scales as 1/MTTF (:func:`loss_formula`)."""
 MTTR = 30.0
 """Seconds a crashed worker takes to come back."""
+CHAT_MTTF = 1200.0
+"""The same for :func:`loss_by_turn_length`'s chat workers: a crash every 20 minutes puts the
+1% flip (:func:`loss_flip`) between turns of 2 and 4 steps, inside the sweep."""
 SQS_VISIBILITY = 30.0
 """Amazon SQS's default visibility timeout, 30 s (AWS SQS Developer Guide, "Amazon SQS
 visibility timeout")."""
@@ -142,12 +145,12 @@ def flat_formula(scenario: Scenario, steps: int) -> float:
 def context_growth(steps: Iterable[int] = (1, 5, 10, 20), seeds: Iterable[int] = range(4),
                    **changes) -> pd.DataFrame:
     """Turns of exactly k steps under each of :data:`CONTEXTS` (step cap and window lifted, so
-    that the formula is exact): one row per (steps, context, seed)."""
+    that the formula is exact), 1,200 s runs: one row per (steps, context, seed)."""
     seeds = list(seeds)
     frames = []
     for k in steps:
         base = long_agent(k, **{"workload.max_steps": None, "workload.context_window": None,
-                                **changes})
+                                "duration": 1200.0, **changes})
         table = replications({name: base.with_(**c) for name, c in CONTEXTS.items()}, seeds,
                              key="context")
         frames.append(table.assign(steps=k))
@@ -339,8 +342,11 @@ def loss_formula(turn_time: float, mttf: float = MTTF, mttr: float = MTTR) -> fl
     return turn_time / (mttf + mttr)
 
 
-def loss_by_turn_length(steps: Iterable[float] = (1.5, 3, 6, 12), seeds: Iterable[int] = range(4),
-                        mttf: float = MTTF) -> pd.DataFrame:
+def loss_by_turn_length(steps: Iterable[float] = (1, 2, 4), seeds: Iterable[int] = range(4),
+                        mttf: float = CHAT_MTTF, duration: float = 2400.0,
+                        designs: Iterable[str] = ("stateless (context in the store)",
+                                                  "stateless + durable execution")
+                        ) -> pd.DataFrame:
     """Complex chat with random worker crashes and turns of about ``steps`` agent steps, the
     turn rate scaled so that the work per second stays that of 1.5 steps at 0.8 turns/s:
     the context in the store (history kept, the turn in flight lost, as with checkpoints)
@@ -349,11 +355,10 @@ def loss_by_turn_length(steps: Iterable[float] = (1.5, 3, 6, 12), seeds: Iterabl
     frames = []
     for m in steps:
         base = presets.deep_chat(turn_rate=0.8 * 1.5 / m, **{
-            "workload.steps": Geometric(m), "faults": crashes(mttf), "duration": 1200.0,
+            "workload.steps": Geometric(m), "faults": crashes(mttf), "duration": duration,
             "warmup": 100.0})
-        designs = {name: base.with_(**CHAT_DESIGNS[name]) for name in
-                   ("stateless (context in the store)", "stateless + durable execution")}
-        frames.append(replications(designs, seeds).assign(steps=m))
+        scenarios = {name: base.with_(**CHAT_DESIGNS[name]) for name in designs}
+        frames.append(replications(scenarios, seeds).assign(steps=m))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -371,7 +376,7 @@ def crossing(x: Iterable[float], y: Iterable[float], level: float = THRESHOLD) -
 
 
 def loss_check(table: pd.DataFrame, design: str = "stateless (context in the store)",
-               mttf: float = MTTF) -> pd.DataFrame:
+               mttf: float = CHAT_MTTF) -> pd.DataFrame:
     """For one design of :func:`loss_by_turn_length`: per steps, the share of turns lost to
     crashes (mean and interval over seeds) against :func:`loss_formula` at the mean time a turn
     spent on its worker, and that time."""
@@ -392,13 +397,13 @@ def measured_loss_flip(table: pd.DataFrame, design: str = "stateless (context in
     return crossing(means["worker_time"], means["lost_crash"], share)
 
 
-def loss_flip(mttf: float = MTTF, mttr: float = MTTR, share: float = THRESHOLD) -> float:
+def loss_flip(mttf: float = CHAT_MTTF, mttr: float = MTTR, share: float = THRESHOLD) -> float:
     """The mean turn time above which checkpoints alone lose more than ``share`` of the turns:
     share x (mttf + mttr)."""
     return share * (mttf + mttr)
 
 
-def loss_figure(table: pd.DataFrame, mttf: float = MTTF) -> go.Figure:
+def loss_figure(table: pd.DataFrame, mttf: float = CHAT_MTTF) -> go.Figure:
     """Share of turns lost to crashes against the mean time a turn spends on its worker, per
     design, with the formula E[T] / (MTTF + MTTR) and the 1% line."""
     fig = go.Figure()
