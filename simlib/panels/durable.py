@@ -33,6 +33,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import plots, presets
+from ..capacity import load, stable
 from ..config import serving_profile
 from ..dists import Deterministic, Geometric
 from ..engine import run
@@ -66,6 +67,11 @@ CHAT_MTTF = 1200.0
 SQS_VISIBILITY = 30.0
 """Amazon SQS's default visibility timeout, 30 s (AWS SQS Developer Guide, "Amazon SQS
 visibility timeout")."""
+DAILY = 86_400.0
+"""Seconds between restarts of a worker redeployed once a day (for :func:`loss_flip`)."""
+WRITE = DurableExecution().write_latency.p95
+"""The fixed write time of :func:`durable_cost`: the p95 of ``DurableExecution``'s default write
+(20 ms), a pessimistic constant."""
 THRESHOLD = 0.01
 """The share of turns this notebook calls material (1%: an availability target of 99%)."""
 PALETTE = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#9c755f")
@@ -123,6 +129,20 @@ def replications(scenarios: Mapping[str, Scenario], seeds: Iterable[int],
     of :func:`_row`'s numbers per run."""
     return pd.DataFrame([_row(run(scenario, seed), **{key: name, "seed": seed})
                          for name, scenario in scenarios.items() for seed in seeds])
+
+
+def stability(mttf: float = MTTF) -> pd.DataFrame:
+    """The load (busiest resource's offered share of its capacity) and stability of each
+    family of scenarios this notebook measures, at its longest setting: a mean with an
+    interval means something only on a stable one."""
+    longest_chat = presets.deep_chat(turn_rate=0.8 * 1.5 / 4, **{"workload.steps": Geometric(4)})
+    scenarios = {"long agent, 20 steps": long_agent(20), "long agent": long_agent(),
+                 "async agent, crashes": async_agent(faults=crashes(mttf)),
+                 "complex chat": presets.deep_chat(),
+                 "complex chat, 4 steps a turn": longest_chat}
+    return pd.DataFrame({"load": [load(s) for s in scenarios.values()],
+                         "stable": [stable(s) for s in scenarios.values()]},
+                        index=pd.Index(list(scenarios), name="scenario"))
 
 
 # -- 1. the growing context ----------------------------------------------------------------------
@@ -189,9 +209,9 @@ def growth_figure(table: pd.DataFrame, column: str = "tokens_in",
 def compaction(steps: int = 20, windows: Iterable[int | None] = (None, 16_000, 8_000),
                seeds: Iterable[int] = range(3)) -> pd.DataFrame:
     """Turns of exactly ``steps`` steps (growing context) with each context window, compacted
-    by a summary, with the provider's prompt cache on and off: one row per (window, cache,
-    seed)."""
-    base = long_agent(steps, **{"workload.max_steps": None})
+    by a summary, with the provider's prompt cache on and off, 1,200 s runs: one row per
+    (window, cache, seed)."""
+    base = long_agent(steps, **{"workload.max_steps": None, "duration": 1200.0})
     frames = []
     for cache, changes in (("on", {}), ("off", {"llm.cache": None})):
         scenarios = {("none" if w is None else f"{w:,}"):
@@ -421,7 +441,7 @@ def loss_figure(table: pd.DataFrame, mttf: float = CHAT_MTTF) -> go.Figure:
                         "Checkpoints keep the history, not the turn in flight")
 
 
-def durable_cost(seeds: Iterable[int] = range(5), write: float = 0.02,
+def durable_cost(seeds: Iterable[int] = range(5), write: float = WRITE,
                  **changes) -> pd.DataFrame:
     """The async agent without crashes, with and without durable execution writing each step
     in a fixed ``write`` seconds (the same seeds): one row per (design, seed)."""
