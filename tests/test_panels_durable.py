@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from stats import LEVEL, assert_in_ci
 
-from simlib import stats
+import simlib as sl
+from simlib import presets, stats
 from simlib.panels import durable as du
 
 STORE = "stateless (context in the store)"
@@ -37,7 +38,7 @@ def growth():
 def test_input_tokens_per_turn_follow_the_formula(growth, k):
     """Growing context: kP + (O + tR)k(k-1)/2 on average; flat (the first edition): kP."""
     rows = at(growth, "steps", k)
-    scenario = du.long_agent()
+    scenario = presets.long_agent()
     assert_in_ci(at(rows, "context", "growing, prompt cache")["tokens_in"],
                  du.tokens_formula(scenario, k), f"growing tokens, {k} steps")
     assert_in_ci(at(rows, "context", "flat (first edition)")["tokens_in"],
@@ -75,7 +76,7 @@ def test_step_limit_failures_follow_the_geometric_formula(q):
     """Planned steps geometric (mean 6), each re-asked with probability q: P(> 25 calls) =
     (1 - (1 - q)/6)^25."""
     table = du.reasks(rates=(q,), seeds=range(10))
-    w = du.long_agent().workload
+    w = presets.long_agent().workload
     assert_in_ci(table["step_limit"], du.step_limit_formula(q, w.steps.mean, w.max_steps),
                  f"step-limit share at q = {q}")
 
@@ -191,4 +192,16 @@ def test_durable_writes_cost_one_write_per_step():
     table = du.durable_cost(seeds=range(6))
     rows = table.set_index(["design", "seed"])["latency"]
     extra = (rows["durable"] - rows["plain"]).to_numpy()
-    assert_in_ci(extra, du.long_agent().workload.steps.mean * du.WRITE, "durable latency per turn")
+    assert_in_ci(extra, presets.long_agent().workload.steps.mean * du.WRITE,
+                 "durable latency per turn")
+
+
+def test_the_notebooks_presets_are_what_their_docstrings_say():
+    """One-turn sessions of about 6 steps, prefill at the 70B profile's rate; the brokered
+    agent's arrivals stop at 1,800 s and every turn has ended by the end of the drain."""
+    agent = presets.long_agent()
+    assert agent.workload.turns.mean == 1 and agent.workload.steps.mean == 6
+    assert 4_000 < presets.LARGE_MODEL_PREFILL < 5_000
+    assert agent.llm.prefill_rate == presets.LARGE_MODEL_PREFILL
+    turns = sl.run(presets.brokered_agent(), 0).turns
+    assert turns["arrival"].max() < 1800.0 and (turns["outcome"] != "in_flight").all()

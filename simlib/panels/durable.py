@@ -1,7 +1,8 @@
 """Durable agents: the experiments and charts of notebook 09.
 
-The workload is the article's long tool agent (:func:`simlib.presets.tool_agent`) cut to
-one-turn sessions (:func:`long_agent`), so that every number is about one turn's loop: a
+The workload is the article's long tool agent cut to one-turn sessions
+(:func:`simlib.presets.long_agent`; async behind a broker:
+:func:`simlib.presets.brokered_agent`), so that every number is about one turn's loop: a
 geometric number of steps (mean 6), each an LLM call and about one tool call whose result
 joins the context. Four questions, one function each:
 
@@ -34,7 +35,6 @@ import plotly.graph_objects as go
 
 from .. import plots, presets
 from ..capacity import load, stable
-from ..config import serving_profile
 from ..dists import Deterministic, Geometric
 from ..engine import run
 from ..faults import RandomCrashes
@@ -42,12 +42,6 @@ from ..resilience import Broker, Checkpointing, DeadLetter, DurableExecution
 from ..scenario import Scenario
 from ..stats import SHARE, ci_table
 
-PROFILE = "llama-2-70b_a100-80gb_tp4"
-PREFILL_RATE = float(serving_profile(PROFILE)["prefill_tokens_per_s"])
-"""Uncached prompt tokens per second added to the time to first token: about 4,400, a 70B
-model on 4 A100s (Splitwise's profile, ``data/serving_profiles.csv``), the scale of a hosted
-frontier model's prefill. Without it (the LLM's default) a longer prompt costs money but no
-time."""
 FLAT = {"workload.context_window": 1, "workload.compaction": "truncate",
         "workload.summary_tokens": 0}
 """The first edition's flat context within a turn: every step sends only the prompt (a
@@ -76,19 +70,6 @@ THRESHOLD = 0.01
 """The share of turns this notebook calls material (1%: an availability target of 99%)."""
 PALETTE = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#9c755f")
 ENDED = ("ok", "degraded", "failed", "timed_out", "shed", "silent_failure")
-
-
-def long_agent(steps=None, **changes) -> Scenario:
-    """The long tool agent of this notebook: :func:`simlib.presets.tool_agent` with one-turn
-    sessions at 0.1 per second, 2,000 s (200 s warm-up), prefill at :data:`PREFILL_RATE`.
-    ``steps`` (a number: exactly that many; or a distribution) replaces the geometric 6."""
-    scenario = presets.tool_agent(**{"workload.turns": Deterministic(1),
-                                     "workload.arrival_rate": 0.1, "duration": 2000.0,
-                                     "warmup": 200.0, "llm.prefill_rate": PREFILL_RATE})
-    if steps is not None:
-        steps = Deterministic(steps) if isinstance(steps, int | float) else steps
-        scenario = scenario.with_(**{"workload.steps": steps})
-    return scenario.with_(**changes)
 
 
 def ended(result) -> pd.DataFrame:
@@ -136,8 +117,8 @@ def stability(mttf: float = MTTF) -> pd.DataFrame:
     family of scenarios this notebook measures, at its longest setting: a mean with an
     interval means something only on a stable one."""
     longest_chat = presets.deep_chat(turn_rate=0.8 * 1.5 / 4, **{"workload.steps": Geometric(4)})
-    scenarios = {"long agent, 20 steps": long_agent(20), "long agent": long_agent(),
-                 "async agent, crashes": async_agent(faults=crashes(mttf)),
+    scenarios = {"long agent, 20 steps": presets.long_agent(20), "long agent": presets.long_agent(),
+                 "async agent, crashes": presets.brokered_agent(faults=crashes(mttf)),
                  "complex chat": presets.deep_chat(),
                  "complex chat, 4 steps a turn": longest_chat}
     return pd.DataFrame({"load": [load(s) for s in scenarios.values()],
@@ -169,7 +150,7 @@ def context_growth(steps: Iterable[int] = (1, 5, 10, 20), seeds: Iterable[int] =
     seeds = list(seeds)
     frames = []
     for k in steps:
-        base = long_agent(k, **{"workload.max_steps": None, "workload.context_window": None,
+        base = presets.long_agent(k, **{"workload.max_steps": None, "workload.context_window": None,
                                 "duration": 1200.0, **changes})
         table = replications({name: base.with_(**c) for name, c in CONTEXTS.items()}, seeds,
                              key="context")
@@ -196,7 +177,7 @@ def growth_figure(table: pd.DataFrame, column: str = "tokens_in",
         fig.add_scatter(x=means[name].index, y=means[name].to_numpy(), mode="lines+markers",
                         name=name, line={"color": PALETTE[i]})
     if column == "tokens_in":
-        scenario = long_agent()
+        scenario = presets.long_agent()
         ks = np.arange(1, int(table["steps"].max()) + 1)
         for label, formula in (("formula kP + (O+tR)k(k-1)/2", tokens_formula),
                                ("formula kP", flat_formula)):
@@ -211,7 +192,7 @@ def compaction(steps: int = 20, windows: Iterable[int | None] = (None, 16_000, 8
     """Turns of exactly ``steps`` steps (growing context) with each context window, compacted
     by a summary, with the provider's prompt cache on and off, 1,200 s runs: one row per
     (window, cache, seed)."""
-    base = long_agent(steps, **{"workload.max_steps": None, "duration": 1200.0})
+    base = presets.long_agent(steps, **{"workload.max_steps": None, "duration": 1200.0})
     frames = []
     for cache, changes in (("on", {}), ("off", {"llm.cache": None})):
         scenarios = {("none" if w is None else f"{w:,}"):
@@ -234,7 +215,7 @@ def reasks(rates: Iterable[float] = (0.0, 0.1, 0.3, 0.5), seeds: Iterable[int] =
            **changes) -> pd.DataFrame:
     """The long agent (25 steps at most) with each share of unusable answers: one row per
     (semantic_error_rate, seed)."""
-    base = long_agent(**changes)
+    base = presets.long_agent(**changes)
     scenarios = {q: base.with_(**{"workload.semantic_error_rate": q}) for q in rates}
     return replications(scenarios, seeds, key="semantic_error_rate")
 
@@ -242,26 +223,12 @@ def reasks(rates: Iterable[float] = (0.0, 0.1, 0.3, 0.5), seeds: Iterable[int] =
 # -- 3. an at-least-once broker ------------------------------------------------------------------
 
 
-DRAIN = 1000.0
-"""Seconds at the end of an async run with no arrivals, so that a turn redelivered after a long
-visibility timeout still ends inside the run (and is counted, latency and all)."""
-
-
-def async_agent(**changes) -> Scenario:
-    """:func:`long_agent` on async workers behind an early-acknowledging broker with the step
-    cap lifted (so every loss is a crash's); arrivals from 0 to 1,800 s, then :data:`DRAIN`
-    seconds without; ``changes`` set the broker, crashes, ..."""
-    return long_agent(**{"architecture": presets.ASYNC_MICROSERVICES,
-                         "workload.max_steps": None, "duration": 1800.0 + DRAIN,
-                         "workload.rate_profile": ((1800.0, 0.0),),
-                         "resilience.broker": Broker(ack="early"), **changes})
-
-
 def turn_times(seeds: Iterable[int] = range(4), **changes) -> np.ndarray:
-    """Latencies of the answered turns of :func:`async_agent` (no crash, early ack), pooled
-    over seeds: the distribution a visibility timeout has to outlast."""
-    return np.concatenate([ended(run(async_agent(**changes), seed)).query("outcome == 'ok'")
-                           ["latency"].to_numpy() for seed in seeds])
+    """Latencies of the answered turns of :func:`simlib.presets.brokered_agent` (no crash,
+    early ack), pooled over seeds: the distribution a visibility timeout has to outlast."""
+    scenario = presets.brokered_agent(**changes)
+    return np.concatenate([ended(run(scenario, seed)).query("outcome == 'ok'")["latency"]
+                           .to_numpy() for seed in seeds])
 
 
 def survival(times: np.ndarray, timeout: float) -> float:
@@ -280,7 +247,7 @@ def broker_sweep(timeouts: Iterable[float] = (30, 60, 120, 240, 480),
                  **changes) -> pd.DataFrame:
     """The async agent behind a late-ack broker with each visibility timeout (tools not
     idempotent unless asked): one row per (visibility_timeout, seed)."""
-    scenarios = {v: async_agent(**{"resilience.broker": Broker(
+    scenarios = {v: presets.brokered_agent(**{"resilience.broker": Broker(
         ack="late", visibility_timeout=float(v), idempotent=idempotent), **changes})
         for v in timeouts}
     return replications(scenarios, seeds, key="visibility_timeout")
@@ -332,7 +299,7 @@ def recovery_designs(visibility: float) -> dict[str, dict]:
 def recovery(visibility: float, seeds: Iterable[int] = range(5), mttf: float = MTTF,
              **changes) -> pd.DataFrame:
     """The async agent with crashing workers under each of :func:`recovery_designs`."""
-    scenarios = {name: async_agent(**{"faults": crashes(mttf), **c, **changes})
+    scenarios = {name: presets.brokered_agent(**{"faults": crashes(mttf), **c, **changes})
                  for name, c in recovery_designs(visibility).items()}
     return replications(scenarios, seeds)
 
@@ -445,7 +412,7 @@ def durable_cost(seeds: Iterable[int] = range(5), write: float = WRITE,
                  **changes) -> pd.DataFrame:
     """The async agent without crashes, with and without durable execution writing each step
     in a fixed ``write`` seconds (the same seeds): one row per (design, seed)."""
-    base = async_agent(**changes)
+    base = presets.brokered_agent(**changes)
     scenarios = {"plain": base, "durable": base.with_(**{
         "resilience.durable": DurableExecution(write_latency=Deterministic(write))})}
     return replications(scenarios, seeds)
