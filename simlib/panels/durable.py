@@ -260,7 +260,8 @@ def crashes(mttf: float = MTTF, mttr: float = MTTR) -> tuple:
 
 def broker_figure(clean: pd.DataFrame, crashed: pd.DataFrame, times: np.ndarray) -> go.Figure:
     """Against the visibility timeout (log axis): turns duplicated without crashes (with the
-    survival formula P(T > V)) and the p95 latency of every turn with crashes."""
+    survival formula P(T > V)), the p95 latency of every turn with crashes, and the 1% flip
+    (dotted)."""
     fig = go.Figure()
     dup = clean.groupby("visibility_timeout")["duplicated"].mean()
     fig.add_scatter(x=dup.index, y=dup.to_numpy(), mode="lines+markers", name="turns duplicated",
@@ -392,7 +393,7 @@ def loss_flip(mttf: float = CHAT_MTTF, mttr: float = MTTR, share: float = THRESH
 
 def loss_figure(table: pd.DataFrame, mttf: float = CHAT_MTTF) -> go.Figure:
     """Share of turns lost to crashes against the mean time a turn spends on its worker, per
-    design, with the formula E[T] / (MTTF + MTTR) and the 1% line."""
+    design, with the formula E[T] / (MTTF + MTTR), the 1% line and the flip (dotted)."""
     fig = go.Figure()
     for i, (name, group) in enumerate(table.groupby("design", sort=False)):
         means = group.groupby("steps")[["worker_time", "lost_crash"]].mean()
@@ -403,6 +404,7 @@ def loss_figure(table: pd.DataFrame, mttf: float = CHAT_MTTF) -> go.Figure:
                     name="formula E[T] / (MTTF + MTTR)",
                     line={"color": plots.COLOURS["formula"], "dash": "dash"})
     fig.add_hline(y=THRESHOLD, line={"dash": "dot", "color": "grey"})
+    fig.add_vline(x=loss_flip(mttf), line={"dash": "dot", "color": "grey"})
     fig.update_layout(yaxis={"tickformat": ".0%"})
     return plots.layout(fig, "mean time of a turn on its worker (s)", "turns lost to crashes",
                         "Checkpoints keep the history, not the turn in flight")
