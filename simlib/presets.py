@@ -484,3 +484,44 @@ def startup_complex(start_tier: int = 2, **changes) -> Scenario:
     two orchestrators, two search replicas and two context replicas."""
     return startup(start_tier, **{"architecture": ASYNC_MICROSERVICES, "workers.count": 2,
                                   "tools.search.replicas": 2, **changes})
+
+
+# -- notebook 09 (durable agents) ----------------------------------------------------------------
+# (imported here, not at the top, so that this section stays a pure append for merging)
+
+from .config import serving_profile  # noqa: E402
+from .resilience import Broker  # noqa: E402
+
+LARGE_MODEL_PROFILE = "llama-2-70b_a100-80gb_tp4"
+"""The serving profile whose prefill rate stands for a hosted frontier model's."""
+LARGE_MODEL_PREFILL = float(serving_profile(LARGE_MODEL_PROFILE)["prefill_tokens_per_s"])
+"""Uncached prompt tokens per second added to the time to first token: about 4,400, a 70B
+model on 4 A100s (Splitwise's profile, ``data/serving_profiles.csv``), the scale of a hosted
+frontier model's prefill. Without a prefill rate (the LLM's default) a longer prompt costs
+money but no time."""
+DRAIN = 1000.0
+"""Seconds at the end of :func:`brokered_agent`'s runs with no arrivals, so that a turn
+redelivered after a long visibility timeout still ends inside the run (and is counted)."""
+
+
+def long_agent(steps=None, **changes) -> Scenario:
+    """Notebook 09's long tool agent: :func:`tool_agent` with one-turn sessions (so that a
+    turn's numbers are its own loop's, with no earlier history) at 0.1 per second, 2,000 s
+    (200 s warm-up), prefill at :data:`LARGE_MODEL_PREFILL`. ``steps`` (a number: exactly that
+    many; or a distribution) replaces the geometric 6."""
+    scenario = tool_agent(**{"workload.turns": Deterministic(1), "workload.arrival_rate": 0.1,
+                             "duration": 2000.0, "warmup": 200.0,
+                             "llm.prefill_rate": LARGE_MODEL_PREFILL})
+    if steps is not None:
+        steps = Deterministic(steps) if isinstance(steps, int | float) else steps
+        scenario = scenario.with_(**{"workload.steps": steps})
+    return scenario.with_(**changes)
+
+
+def brokered_agent(**changes) -> Scenario:
+    """:func:`long_agent` on async workers (:data:`ASYNC_MICROSERVICES`) behind an
+    early-acknowledging broker, the step cap lifted (so that every loss is a crash's);
+    arrivals from 0 to 1,800 s, then :data:`DRAIN` seconds without."""
+    return long_agent(**{"architecture": ASYNC_MICROSERVICES, "workload.max_steps": None,
+                         "duration": 1800.0 + DRAIN, "workload.rate_profile": ((1800.0, 0.0),),
+                         "resilience.broker": Broker(ack="early"), **changes})

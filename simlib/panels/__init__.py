@@ -16,7 +16,7 @@ home in the core: capacity arithmetic in :mod:`simlib.capacity`, intervals and v
 import importlib
 
 NOTEBOOKS = ("queueing", "state", "execution", "deployment", "resilience", "choosing", "growth",
-             "replay", "own", "provider")
+             "replay", "own", "provider", "durable")
 
 
 def __getattr__(name: str):
