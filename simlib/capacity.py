@@ -158,10 +158,18 @@ def ceilings(scenario: Scenario) -> dict[str, float]:
     }
 
 
+def own_ceilings(scenario: Scenario) -> dict[str, float]:
+    """The :func:`ceilings` that bind this design: a sync design has no in-flight cap to hit,
+    and an async one holds no thread while it waits, so each drops the other's ceiling."""
+    other = "sync: " if scenario.architecture.asynchronous else "async: "
+    return {k: v for k, v in ceilings(scenario).items() if not k.startswith(other)}
+
+
 def load(scenario: Scenario) -> float:
-    """Offered turns per second over the lowest ceiling (:func:`ceilings`): at 1 or more the
-    queue has no steady state, and a mean measured on it grows with the run's length."""
-    top = min(ceilings(scenario).values())
+    """Offered turns per second over the lowest ceiling of this design (:func:`own_ceilings`):
+    at 1 or more the queue has no steady state, and a mean measured on it grows with the run's
+    length."""
+    top = min(own_ceilings(scenario).values())
     turns = demand(scenario)["turns"]
     return turns / top if top > 0 else math.inf
 

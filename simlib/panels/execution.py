@@ -27,7 +27,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import plots, presets, stats
-from ..capacity import ceilings, demand, slot_use
+from ..capacity import ceilings, own_ceilings, slot_use, stable
 from ..experiment import replicate, sweep
 from ..records import Result
 from ..resilience import DeadLetter, Policy, RateLimit
@@ -161,21 +161,10 @@ EDGE = 1.1
 
 
 def max_throughput(scenario: Scenario) -> float:
-    """Turns per second the design can sustain: its lowest ceiling. The other execution model's
-    ceiling does not count (sync turns have no in-flight cap, async turns hold no thread)."""
-    skip = "sync:" if scenario.architecture.asynchronous else "async:"
-    return min(v for k, v in ceilings(scenario).items() if not k.startswith(skip))
-
-
-def load(scenario: Scenario) -> float:
-    """Offered turns per second over :func:`max_throughput`: at 1 or more the queue has no
-    steady state and its latency grows with the run's length (reported as unstable)."""
-    return demand(scenario)["turns"] / max_throughput(scenario)
-
-
-def stable(scenario: Scenario) -> bool:
-    """Is the design's busiest resource offered less than it can carry?"""
-    return load(scenario) < 1
+    """Turns per second the design can sustain: its lowest ceiling
+    (:func:`simlib.capacity.own_ceilings`: sync turns have no in-flight cap, async turns hold no
+    thread). :func:`simlib.capacity.load` is the offered rate over it."""
+    return min(own_ceilings(scenario).values())
 
 
 def edge_by_threads(scenario: Scenario, threads=THREADS, places=PLACES) -> pd.DataFrame:

@@ -104,18 +104,8 @@ def latency_report(table: pd.DataFrame, scenario: Scenario | None = None,
     scenario = (scenario or limited_agent()).with_(**{"llm.rate_window": window})
     rows = table[table["window"] == window]
     return {design: stats.reported(rows[rows["design"] == design][column],
-                                   stable(design_scenario(scenario, design)))
+                                   capacity.stable(design_scenario(scenario, design)))
             for design in DESIGNS}
-
-
-def stable(scenario: Scenario) -> bool:
-    """:func:`simlib.capacity.stable`, with the ceilings of the scenario's own execution model
-    only: ``capacity.load`` takes the lowest of every ceiling, the sync threads' included, so it
-    calls an async design past the sync ceiling unstable (a workaround, reported)."""
-    other = "async: in-flight cap" if scenario.architecture.execution == "sync" \
-        else "sync: worker slots"
-    tops = [v for k, v in capacity.ceilings(scenario).items() if k != other]
-    return capacity.demand(scenario)["turns"] < min(tops)
 
 
 def edges(table: pd.DataFrame, column: str = "goodput") -> pd.DataFrame:
