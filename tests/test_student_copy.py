@@ -45,7 +45,7 @@ def copies(tmp_path_factory) -> dict[str, tuple[dict, dict]]:
 
 
 def test_every_notebook_is_copied(copies):
-    assert len(NOTEBOOKS) == 8
+    assert len(NOTEBOOKS) == 11  # 00 to 10
     assert set(copies) == {path.name for path in NOTEBOOKS}
 
 
@@ -120,3 +120,10 @@ def test_an_unrecognised_details_block_stops_the_copy():
                 "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     with pytest.raises(ValueError, match="details"):
         student_copy.student_notebook(notebook)
+
+
+def test_the_guide_answers_are_generated_from_the_notebooks():
+    """Section 6 is tools/guide_answers.py's output: rerun it after changing an answer."""
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "guide_answers.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
