@@ -314,7 +314,7 @@ def rank(table: pd.DataFrame, budget: float, p95: float, availability: float,
         "availability": (table["availability"] >= availability,
                          lambda r: f"available {r.availability:.1%} < {availability:.1%}"),
         "context": (table["context_lost"] <= MAX_CONTEXT_LOST,
-                    lambda r: f"{r.context_lost:.1%} of turns lost their history"),
+                    lambda r: f"{r.context_lost:.2%} of turns lost their history"),
         "compliance": (table["violations"] == 0 if compliant else pd.Series(True, table.index),
                        lambda r: f"{r.violations:.0f} of {r.sensitive:.0f} sensitive turns "
                                  "went to the cloud"),
@@ -433,7 +433,7 @@ def _shown(ranking: Ranking) -> pd.DataFrame:
         "rank": t["rank"], "$/1k ok": t["cost_per_1k"].map("{:.2f}".format),
         "p95 (s)": t["p95"].map("{:.1f}".format),
         "available": t["availability"].map("{:.1%}".format),
-        "context lost": t["context_lost"].map("{:.1%}".format),
+        "context lost": t["context_lost"].map("{:.2%}".format),
         "violations": t["violations"].map("{:.0f}".format), "why": t["why"]})
 
 
@@ -636,7 +636,7 @@ def judged(table: pd.DataFrame, settings: dict) -> pd.DataFrame:
         missed = [f"costs ${cost.low:.2f}+" if cost.low > v[BUDGET] else "",
                   f"p95 {p95.low:.1f} s+" if p95.low > v[P95] else "",
                   f"available {avail.high:.1%} at most" if avail.high < v[AVAILABILITY] else "",
-                  f"{lost:.1%} histories lost" if lost > MAX_CONTEXT_LOST else "",
+                  f"{lost:.2%} histories lost" if lost > MAX_CONTEXT_LOST else "",
                   f"{bad:.0f} violations" if compliant and bad else ""]
         close = cost.high > v[BUDGET] or p95.high > v[P95] or avail.low < v[AVAILABILITY]
         missed = [m for m in missed if m]
