@@ -230,6 +230,19 @@ UNSTABLE = "unstable (offered load at or past capacity)"
 """What a number from an unstable queue is reported as, instead of a mean and an interval."""
 
 
+def crossing(xs: Sequence[float], ys: Sequence[float], level: float) -> float | None:
+    """Where the curve ``ys`` over ``xs`` first crosses ``level``, by linear interpolation
+    between the two points around the crossing; None if it never does. A verdict's flip point
+    (the setting at which a ratio passes 1.2, a share passes 1%) is read off a sweep this way."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float) - level
+    for k in range(1, len(xs)):
+        if ys[k - 1] == 0:
+            return float(xs[k - 1])
+        if ys[k - 1] * ys[k] < 0 or ys[k] == 0:
+            return float(xs[k - 1] + (xs[k] - xs[k - 1]) * ys[k - 1] / (ys[k - 1] - ys[k]))
+    return None
+
+
 def reported(values, stable: bool, level: float = 0.95, within=None) -> CI | str:
     """A mean with its interval when the queue it was measured on is stable, else
     :data:`UNSTABLE` (its mean would only grow with the run's length)."""

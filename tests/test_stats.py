@@ -158,3 +158,11 @@ def test_ci_table_cuts_each_column_to_its_own_range():
                          within={"share": stats.SHARE, "count": stats.COUNT})
     assert out.loc["a", ("share", "high")] == 1.0 and out.loc["a", ("count", "low")] == 0.0
     assert out.loc["a", ("free", "low")] < 0  # a column not named is not cut
+
+
+def test_crossing_interpolates_the_first_crossing():
+    from simlib.stats import crossing
+    assert crossing([1, 2, 4], [3.0, 1.0, 0.0], 2.0) == 1.5  # falling through the level
+    assert crossing([1, 2, 4], [0.0, 0.5, 1.5], 1.0) == 3.0  # rising, between 2 and 4
+    assert crossing([1, 2], [2.0, 5.0], 2.0) == 1.0  # on the level at the first point
+    assert crossing([1, 2, 3], [0.0, 0.1, 0.2], 1.0) is None  # never reaches it

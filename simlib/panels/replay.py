@@ -259,16 +259,8 @@ def quota_sweep(trace: Trace, factors, seeds=range(3), base_tier: int = 2,
     return pd.concat(rows, ignore_index=True)
 
 
-def flip(xs, ys, level: float) -> float | None:
-    """Where the curve ``ys`` over ``xs`` first crosses ``level``, by linear interpolation
-    between the two points around the crossing; None if it never does."""
-    xs, ys = np.asarray(xs, float), np.asarray(ys, float) - level
-    for k in range(1, len(xs)):
-        if ys[k - 1] == 0:
-            return float(xs[k - 1])
-        if ys[k - 1] * ys[k] < 0 or ys[k] == 0:
-            return float(xs[k - 1] + (xs[k] - xs[k - 1]) * ys[k - 1] / (ys[k - 1] - ys[k]))
-    return None
+flip = stats.crossing
+"""Where a swept curve first crosses a level (:func:`simlib.stats.crossing`)."""
 
 
 def first_below(table: pd.DataFrame, path: str, column: str, level: float,
