@@ -205,3 +205,32 @@ def test_the_notebooks_presets_are_what_their_docstrings_say():
     assert agent.llm.prefill_rate == presets.LARGE_MODEL_PREFILL
     turns = sl.run(presets.brokered_agent(), 0).turns
     assert turns["arrival"].max() < 1800.0 and (turns["outcome"] != "in_flight").all()
+
+
+# -- the explorer ---------------------------------------------------------------------------------
+
+
+def test_the_broker_explorer_follows_the_visibility_timeout_and_the_ack(times):
+    """Driven as a learner would: at SQS's 30 s timeout the share of turns run twice is P(T >
+    30 s) (pooled over seeds, within its Wilson interval); past the turn time's p99 few run
+    twice; early acknowledgement never runs a turn twice, and a worker crash then leaves turns
+    unanswered."""
+    from panels import bars, move, per_seed
+
+    panel = du.broker_panel()
+    try:
+        def twice(explorer):
+            return next(iter(bars(explorer).values()))["run twice or more"]
+
+        shares = per_seed(panel, twice, seeds=range(8))
+        assert_in_ci(shares, du.survival(times, du.SQS_VISIBILITY), "run twice at V = 30 s")
+        move(panel, "visibility timeout (s)", 600)
+        assert np.mean(per_seed(panel, twice, seeds=range(8))) < 0.5 * np.mean(shares)
+        move(panel, "acknowledge", "early")
+        assert per_seed(panel, twice, seeds=range(4)) == [0.0] * 4
+        move(panel, "workers crash: restart (s)", 60)
+        unanswered = per_seed(panel, lambda e: next(iter(bars(e).values()))["never answered"],
+                              seeds=range(4))
+        assert min(unanswered) > 0
+    finally:
+        panel.close()

@@ -19,6 +19,9 @@ joins the context. Four questions, one function each:
   execution (:func:`recovery`, :func:`chat_recovery`, :func:`loss_by_turn_length` against
   :func:`loss_formula`), and what durable execution's writes cost (:func:`durable_cost`).
 
+:func:`broker_panel` is the notebook's explorer: the broker's visibility timeout and
+acknowledgement, and a worker crash, against how the turns end.
+
 The engine's flat-context special case does not exist any more (every step resends the growing
 context); :data:`FLAT` plays it: a one-token window truncated before every call, so each step
 sends only the turn's prompt, as the first edition did (exact for one-turn sessions, which have
@@ -41,6 +44,7 @@ from ..faults import RandomCrashes
 from ..resilience import Broker, Checkpointing, DeadLetter, DurableExecution
 from ..scenario import Scenario
 from ..stats import SHARE, ci_table
+from ..widgets import Explorer, crash, explore, pick, slider
 
 FLAT = {"workload.context_window": 1, "workload.compaction": "truncate",
         "workload.summary_tokens": 0}
@@ -418,3 +422,46 @@ def durable_cost(seeds: Iterable[int] = range(5), write: float = WRITE,
     scenarios = {"plain": base, "durable": base.with_(**{
         "resilience.durable": DurableExecution(write_latency=Deterministic(write))})}
     return replications(scenarios, seeds)
+
+
+# -- the explorer ---------------------------------------------------------------------------------
+
+EXPLORED = {"architecture": presets.ASYNC, "duration": 1200.0, "warmup": 120.0,
+            "workload.max_steps": None}
+"""The explorer's run: the long agent on async workers for 20 minutes (a slider move re-runs it
+in about a tenth of a second), the step cap lifted so that every loss is the broker's or the
+crash's."""
+
+
+def delivery(results: Mapping, scenario: Scenario, styled: bool = True) -> go.Figure:
+    """How the measured turns were delivered, per design: the share run twice or more (a
+    late-ack broker's duplicates), the share never answered (lost or failed), the share
+    answered once."""
+    fig = go.Figure()
+    for (name, result), colour in zip(results.items(), PALETTE, strict=False):
+        turns = ended(result)
+        twice = float((turns["duplicates"] > 0).mean()) if len(turns) else 0.0
+        unanswered = float(lost(turns, None).mean()) if len(turns) else 0.0
+        fig.add_bar(x=["run twice or more", "never answered", "answered once"],
+                    y=[twice, unanswered, max(0.0, 1 - twice - unanswered)], name=name,
+                    marker={"color": colour})
+    fig = plots.layout(fig, "", "share of the measured turns", "How the turns were delivered",
+                       styled)
+    if styled:
+        fig.update_layout(yaxis={"range": [0, 1], "tickformat": ".0%"})
+    return fig
+
+
+def broker_panel(seed: int = 0) -> Explorer:
+    """Explore the broker: the long agent behind a late-acknowledging broker (SQS's 30 s
+    visibility timeout to start with). Raise the timeout past the turn time's tail and the
+    turns run twice fall away; switch to early acknowledgement and crash a worker: no turn runs
+    twice, and the turns it held are never answered."""
+    base = presets.long_agent(**{**EXPLORED, "resilience.broker": Broker(
+        ack="late", visibility_timeout=SQS_VISIBILITY)})
+    controls = [slider("visibility timeout (s)", 30, 600, 30, SQS_VISIBILITY,
+                       "resilience.broker.visibility_timeout"),
+                pick("acknowledge", ["late", "early"], "late", "resilience.broker.ack"),
+                crash("workers", at=600.0)]
+    return explore(base, controls=controls, views=[delivery, "in_system"], seed=seed)
+

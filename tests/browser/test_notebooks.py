@@ -214,9 +214,16 @@ def test_notebook_runs_and_explorer_responds(name, lab, page):
         assert numbered == expected, f"{name}: {numbered} of {expected} code cells ran: {prompts}"
 
         mark_first_explorer(page)
+        # JupyterLab 4 renders only the cells near the viewport, and plotly draws a chart once
+        # its div is attached: bring the explorer into view and give its charts time to draw.
+        page.locator("[data-test-explorer]").scroll_into_view_if_needed()
+        try:
+            page.wait_for_function(f"() => ({PLOT_DATA})().some(c => JSON.parse(c).length)",
+                                   timeout=SLIDER_TIMEOUT * 1000, polling=250)
+        except PlaywrightTimeout:
+            pytest.fail(f"{name}: the explorer's plots have no traces {SLIDER_TIMEOUT} s after "
+                        "it came into view")
         before = page.evaluate(PLOT_DATA)
-        assert any(json.loads(chart) for chart in before), \
-            f"{name}: the explorer's plots have no traces"
         moved = time.monotonic()
         slider = move_first_slider(page)
         try:
