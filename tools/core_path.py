@@ -12,10 +12,11 @@ The convention, the same in every notebook:
   stop; sections named after it are for later.
 
 Counting: a core path's words are ``len(text.split())`` over its markdown, after removing the
-``<details>...</details>`` answer blocks (the exercises' folded answers). Tables, formulas and
-the ASCII diagrams of fenced blocks count token by token like prose: the rule has no exceptions
-to argue about, and it errs on the long side (a formula or a table takes longer to read than its
-token count suggests; a diagram's box-drawing takes less). Code cells and outputs do not count.
+``<details>...</details>`` answer blocks (the exercises' folded answers). Tables and formulas
+count token by token like prose: they are read, and more slowly than their token count
+suggests. Fenced blocks (```) do not count: in these notebooks they are ASCII diagrams (and, in
+notebook 10, three shell commands), which are looked at rather than read, and whose box-drawing
+would count as dozens of "words". Code cells and outputs do not count either.
 
 Reading time is words / ``WPM``: 238 words a minute, the mean silent reading rate of English
 non-fiction by adults in Brysbaert's meta-analysis ("How many words do we read per minute? A
@@ -72,7 +73,10 @@ def sections(notebook: dict) -> list[Section]:
         for line in text.splitlines():
             if line.lstrip().startswith("```"):
                 fenced = not fenced
-            match = None if fenced else HEADING.fullmatch(line)
+                continue
+            if fenced:
+                continue
+            match = HEADING.fullmatch(line)
             if match:
                 level, title = len(match.group(1)), match.group(2)
                 if deeper_from is not None and level <= deeper_from:
