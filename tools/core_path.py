@@ -105,10 +105,10 @@ def minutes(words: int, wpm: int = WPM) -> int:
 
 def key(title: str) -> str:
     """How the Core path sentence names a section: its title without the marker, a leading
-    number ("2. "), or anything after a colon or a comma; lower case."""
+    number ("2. "), anything after a colon or a comma, or a question mark; lower case."""
     title = title.removesuffix(DEEPER).strip()
     title = re.sub(r"^\d+\.\s*", "", title)
-    return re.split(r"[:,]", title)[0].strip().lower()
+    return re.split(r"[:,]", title)[0].strip().rstrip("?").strip().lower()
 
 
 def core_sentence(notebook: dict) -> str | None:
