@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,14 +47,17 @@ EXEMPT = {"learning objectives"}
 """Core sections the Core path sentence need not name (it sits in this one)."""
 
 
-@dataclass
 class Section:
-    """One heading's stretch of markdown, up to the next heading of any level."""
+    """One heading's stretch of markdown, up to the next heading of any level: its level (0 for
+    the text before the first heading), title, whether it is on the core path, its words and its
+    markdown (heading included, fenced blocks left out)."""
 
-    level: int  # 0 for the text before the first heading
-    title: str
-    core: bool
-    words: int
+    def __init__(self, level: int, title: str, core: bool) -> None:
+        self.level, self.title, self.core = level, title, core
+        self.words, self.text = 0, ""
+
+    def __repr__(self) -> str:
+        return f"Section({self.level}, {self.title!r}, core={self.core}, words={self.words})"
 
 
 def markdown(notebook: dict) -> list[str]:
@@ -66,7 +68,7 @@ def markdown(notebook: dict) -> list[str]:
 
 def sections(notebook: dict) -> list[Section]:
     """The notebook's sections in order, each marked core or deeper by the convention."""
-    found = [Section(0, "", True, 0)]
+    found = [Section(0, "", True)]
     deeper_from = None  # the level of the enclosing section marked deeper, if any
     for text in markdown(notebook):
         fenced = False
@@ -83,14 +85,20 @@ def sections(notebook: dict) -> list[Section]:
                     deeper_from = None
                 if deeper_from is None and title.endswith(DEEPER):
                     deeper_from = level
-                found.append(Section(level, title, deeper_from is None, 0))
+                found.append(Section(level, title, deeper_from is None))
             found[-1].words += len(line.split())
+            found[-1].text += line + "\n"
     return found
 
 
 def core_words(notebook: dict) -> int:
     """Words on the core path."""
     return sum(s.words for s in sections(notebook) if s.core)
+
+
+def core_text(notebook: dict) -> str:
+    """The markdown on the core path (answer blocks and fenced blocks left out)."""
+    return "".join(s.text for s in sections(notebook) if s.core)
 
 
 def deeper_words(notebook: dict) -> int:
