@@ -313,6 +313,11 @@ class Explorer:
             return {"text/plain": repr(self.widget)}
         return widget(**kwargs) | static.bundle(self.figures, self.caption())
 
+    def _ipython_display_(self):
+        """Display the bundle as output (``display_data``, as a widget is, not ``Out[n]``)."""
+        from IPython.display import display
+        display(self._repr_mimebundle_(), raw=True)
+
     def caption(self) -> str:
         """One line naming the controls and their values, for the explorer's static picture."""
         values = ", ".join(f"{label} {_shown(value)}" for label, value in self.values().items())
