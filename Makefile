@@ -18,7 +18,8 @@ help:
 	@echo "make test   - set up .venv and run every test (unit, theory, notebooks)"
 	@echo "make test-browser - JupyterLab in headless Chromium: run every notebook, move a slider"
 	@echo "make lint   - ruff"
-	@echo "make notebooks - re-execute every notebook in place (after changing simlib)"
+	@echo "make notebooks - re-execute every notebook in place (after changing simlib), with"
+	@echo "              a PNG of each chart for GitHub; one: make notebooks NB=notebooks/04_*.ipynb"
 	@echo "make bench  - benchmarks with budgets, tables and bench/results/*.json;"
 	@echo "              one: make bench BENCH=sweeps (engine notebooks sweeps scale soak)"
 	@echo "make student - student copies in student/: answers removed, outputs cleared"
@@ -69,10 +70,17 @@ bench: $(STAMP)
 	@status=0; for b in $(BENCH); do echo "== bench/$$b.py"; \
 	  $(BIN)/python bench/$$b.py || status=1; done; exit $$status
 
+# Re-execute the notebooks in place (NB: which ones, default all), storing beside each chart a PNG
+# of it for readers without a kernel (GitHub, nbviewer; see simlib/static.py). The widget state
+# stays out (5 MB a notebook). SIMLIB_STATIC_IMAGES=1 turns the pictures on: kaleido draws them in
+# Chromium, BROWSER_PATH if set, else $(CHROMIUM) if present, else a Chrome it finds on PATH.
+NB ?= notebooks/*.ipynb
+BROWSER_PATH ?= $(if $(wildcard $(CHROMIUM)),$(CHROMIUM))
 notebooks: $(STAMP)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	env SIMLIB_STATIC_IMAGES=1 $(if $(BROWSER_PATH),BROWSER_PATH=$(BROWSER_PATH)) \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=120 --ExecutePreprocessor.store_widget_state=False \
-	  notebooks/*.ipynb
+	  $(NB)
 
 # Student copies for a workshop (tools/student_copy.py: the standard library only, so it
 # works before .venv exists). student/ is not committed.

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from . import static  # noqa: F401  (registers the renderer that stores a PNG beside each figure)
 from .stats import mean_with_ci
 
 COLOURS: dict[str, str] = {

@@ -47,7 +47,7 @@ import pandas as pd
 import plotly
 import plotly.graph_objects as go
 
-from . import plots
+from . import plots, static
 from .capacity import mmc_p95
 from .config import Architecture, FlashCrowd
 from .engine import run
@@ -303,9 +303,29 @@ class Explorer:
     def _html(self) -> str:
         return self._shown(self.results).to_html(float_format=lambda v: f"{v:.3g}", border=0)
 
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        """How Jupyter displays an explorer: its widget's bundle (the live panel, and a line of
+        text) plus, with ``SIMLIB_STATIC_IMAGES=1``, a PNG of its charts as they are now, under
+        a caption naming the controls, for readers without a kernel (see :mod:`simlib.static`).
+        A closed explorer is its text alone."""
+        widget = self.widget._repr_mimebundle_  # None once the widget is closed
+        if widget is None:
+            return {"text/plain": repr(self.widget)}
+        return widget(**kwargs) | static.bundle(self.figures, self.caption())
+
     def _ipython_display_(self):
+        """Display the bundle as output (``display_data``, as a widget is, not ``Out[n]``)."""
         from IPython.display import display
-        display(self.widget)
+        display(self._repr_mimebundle_(), raw=True)
+
+    def caption(self) -> str:
+        """One line naming the controls and their values, for the explorer's static picture."""
+        values = ", ".join(f"{label} {_shown(value)}" for label, value in self.values().items())
+        return f"A picture of the explorer at {values}. Run the notebook to move its controls."
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def explore(scenario: Scenario, controls: Sequence[Control] = (),
