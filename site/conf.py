@@ -39,7 +39,7 @@ root_doc = HOME
 include_patterns = [f"{HOME}.md", "README.md", "docs/*.md", "notebooks/*.ipynb"]
 # Not walked at all (include_patterns alone would still walk .venv's thousands of files).
 exclude_patterns = [".venv", ".git", "site/_build", "student", "build", "**/.ipynb_checkpoints"]
-extensions = ["myst_nb", "sphinx-mathjax-offline"]
+extensions = ["myst_nb", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]
 html_theme = "sphinx_book_theme"
 html_title = project
 html_theme_options = {"show_toc_level": 2}
