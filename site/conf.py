@@ -51,6 +51,11 @@ html_favicon = "favicon.svg"
 # MyST: "$...$" math as in JupyterLab, and anchors for the headings that README.md and docs/*.md
 # link to ("#1-learning-objectives").
 myst_enable_extensions = ["dollarmath", "amsmath"]
+# Pandoc's rule for inline math, so that prices stay prices: no space just inside a "$", and no
+# digit just after a closing one. "a worker ($0.20) plus a tool ($0.05)" is text; "$\rho = 0.9$"
+# is math. (JupyterLab and GitHub pair any two dollars.)
+myst_dmath_allow_space = False
+myst_dmath_allow_digits = False
 myst_heading_anchors = 3
 
 # myst-nb: stored outputs only, never a kernel.

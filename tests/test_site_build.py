@@ -116,3 +116,20 @@ def test_png_comes_before_every_other_output_type():
                   if builder == "html"}
     widget = "application/vnd.jupyter.widget-view+json"
     assert priorities["image/png"] < priorities[widget] < 100  # text/plain is 100 in myst-nb
+
+
+def test_prices_are_text_and_formulas_are_math():
+    """conf.py's dollar-math settings: "$0.20" is a price, "$\\rho$" a formula."""
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
+
+    conf = load_conf()
+    config = MdParserConfig(enable_extensions=set(conf.myst_enable_extensions),
+                            dmath_allow_space=conf.myst_dmath_allow_space,
+                            dmath_allow_digits=conf.myst_dmath_allow_digits)
+    html = create_md_parser(config, RendererHTML).render(
+        "a worker ($0.20) plus a tool ($0.05); $0.70/h vs microservices $1.90/h; "
+        "cost per ok of $0.00191 against $0.00164; $\\rho = 0.9$ where $c_a$ and $c_s$")
+    assert html.count('class="math inline"') == 3
+    assert "($0.20) plus a tool ($0.05)" in html and "$0.70/h vs microservices $1.90/h" in html
