@@ -9,14 +9,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip
 
-.PHONY: lab app test test-browser lint bench clean notebooks help student
+.PHONY: lab app test test-browser lint bench clean notebooks help student site
 
 help:
 	@echo "make lab    - set up .venv and open JupyterLab on the notebooks"
 	@echo "make app    - the explorers as a dashboard for a projector (Voila, no code);"
 	@echo "              one explorer: make app APP=app/04_retry_storm.ipynb"
 	@echo "make test   - set up .venv and run every test (unit, theory, notebooks)"
-	@echo "make test-browser - JupyterLab in headless Chromium: run every notebook, move a slider"
+	@echo "make test-browser - JupyterLab in headless Chromium: run every notebook, move a slider;"
+	@echo "              open every page of the website (make site)"
+	@echo "make site   - the notebooks (stored outputs), README and docs as a static website"
+	@echo "              in site/_build/html (Sphinx + myst-nb; no kernel, no network)"
 	@echo "make lint   - ruff"
 	@echo "make notebooks - re-execute every notebook in place (after changing simlib), with"
 	@echo "              a PNG of each chart for GitHub; one: make notebooks NB=notebooks/04_*.ipynb"
@@ -63,6 +66,17 @@ test-browser: $(STAMP)
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y chromium; }; }
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -v
 
+# The notebooks as they are stored (never executed here), the README and docs/ as a static
+# website: Sphinx with myst-nb, configured in site/conf.py, reading the files in place (the
+# source folder is the repository root). Warnings are errors, so a broken link or cross-reference
+# fails the build; tests/test_site_build.py runs the same build and tests/browser/test_site.py
+# opens every page in Chromium.
+SITE := site/_build/html
+site: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -b html -c site . $(SITE)
+	@echo "The site is in $(SITE). Open $(SITE)/index.html in a browser, or serve it:"
+	@echo "  $(BIN)/python -m http.server -d $(SITE) -b 127.0.0.1 8000   # http://127.0.0.1:8000/"
+
 # Each benchmark prints its tables (PASS/MISS against its budget) and writes
 # bench/results/<name>.json; all run even if one fails, and make fails at the end if any did.
 BENCH ?= engine notebooks sweeps scale soak
@@ -88,4 +102,4 @@ student:
 	$(PYTHON) tools/student_copy.py notebooks student
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site/_build
