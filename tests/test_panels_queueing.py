@@ -178,3 +178,26 @@ def test_seeds_needed_scales_with_the_square_of_the_precision():
     loose = queueing.seeds_needed(values, ci.half_width / ci.mean)
     assert loose == len(values)
     assert queueing.seeds_needed(values, ci.half_width / ci.mean / 2) == 4 * len(values)
+
+
+def test_simlib_waits_as_long_as_the_plain_simpy_queue_and_erlang_c():
+    """The same M/M/4 in simlib: its mean wait after the warm-up covers Erlang C (99.9%)."""
+    ours = queueing.simlib_waits(3.0, 1.0, 4, duration=1000.0, seeds=range(20, 32),
+                                 warmup=100.0)
+    assert_in_ci(ours, sl.theory.mmc_wait(3.0, 1.0, 4), "simlib's M/M/4 mean wait")
+
+
+def test_a_run_starts_with_shorter_waits_than_it_settles_to():
+    """An empty queue at the start: requests arriving in the first 10 s wait less than those
+    arriving after 100 s, paired run by run (a 99.9% interval of the difference below zero),
+    and the warm-up curve's first bin is the pooled first 10 s."""
+    runs = [queueing.tiny_mmc(3.0, 1.0, 4, duration=300.0, seed=200 + s) for s in range(40)]
+    early = [queueing.mean_wait([(a, w) for a, w in r if a < 10.0]) for r in runs
+             if any(a < 10.0 for a, _ in r)]
+    late = [queueing.mean_wait(r, warmup=100.0) for r in runs
+            if any(a < 10.0 for a, _ in r)]
+    gap = sl.stats.difference(early, late, level=0.999)
+    assert gap.high < 0, f"first 10 s minus after 100 s: {gap}"
+    curve = queueing.warmup_curve(runs, width=10.0)
+    first = [w for r in runs for a, w in r if a < 10.0]
+    assert curve["time"].iloc[0] == 5.0 and curve["wait"].iloc[0] == pytest.approx(np.mean(first))

@@ -11,10 +11,13 @@ import math
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import simpy
 
-from .. import presets, theory
+from .. import plots, presets, theory
+from ..engine import run
 from ..experiment import replicate
+from ..metrics import measured
 from ..stats import confidence_interval
 from ..widgets import Explorer, explore, flash_crowd, latency_spike, slider
 
@@ -166,3 +169,41 @@ def seeds_needed(values, relative: float = 0.05) -> int:
     batch of ``values``: the half-width shrinks like 1 / sqrt(n), so n = n0 x (h0 / h)^2."""
     ci = confidence_interval(values)
     return math.ceil(len(values) * (ci.half_width / (relative * abs(ci.mean))) ** 2)
+
+
+def simlib_waits(arrival_rate: float, service_mean: float, servers: int, duration: float,
+                 seeds, warmup: float) -> list[float]:
+    """The same queue in simlib (:func:`simlib.presets.mmc`), one mean wait per seed: the time
+    from a turn's arrival to its worker (``admitted - arrival``), measured after ``warmup``."""
+    scenario = presets.mmc(arrival_rate, service_mean, servers, duration=duration, warmup=warmup)
+    out = []
+    for seed in seeds:
+        turns = measured(run(scenario, seed).turns)
+        out.append(float((turns["admitted"] - turns["arrival"]).mean()))
+    return out
+
+
+def warmup_curve(runs: list[list[tuple[float, float]]], width: float = 25.0) -> pd.DataFrame:
+    """The mean wait of the requests arriving in each ``width``-second bin from the start,
+    over every run of :func:`tiny_mmc` (a run starts with an empty queue: its first bins sit
+    below the long-run mean). Columns ``time`` (the bin's middle) and ``wait``."""
+    arrived = np.concatenate([[a for a, _ in r] for r in runs])
+    waits = np.concatenate([[w for _, w in r] for r in runs])
+    bins = np.floor(arrived / width).astype(int)
+    table = pd.DataFrame({"bin": bins, "wait": waits}).groupby("bin")["wait"].mean()
+    return pd.DataFrame({"time": (table.index.to_numpy() + 0.5) * width, "wait": table.to_numpy()})
+
+
+def warmup_figure(curve: pd.DataFrame, warmup: float, formula: float) -> go.Figure:
+    """:func:`warmup_curve` against the long-run mean wait (Erlang C), the warm-up cut shaded."""
+    fig = go.Figure()
+    fig.add_vrect(x0=0, x1=warmup, fillcolor="#bab0ac", opacity=0.25, line_width=0,
+                  annotation_text="warm-up, left out", annotation_position="top left")
+    fig.add_scatter(x=curve["time"], y=curve["wait"], mode="lines+markers", name="simulated",
+                    line={"color": plots.COLOURS["stateless/sync/monolith"]})
+    fig.add_hline(y=formula, line_dash="dash", line_color=plots.COLOURS["formula"],
+                  annotation_text="Erlang C", annotation_position="bottom right")
+    width = float(curve["time"].iloc[0] * 2) if len(curve) else 0.0
+    return plots.layout(fig, "arrival time since the start (s)", "mean wait (s)",
+                        f"Mean wait of the requests arriving in each {width:g} s, over the runs")
+
