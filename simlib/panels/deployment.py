@@ -114,10 +114,8 @@ def restart_flip(sweep: pd.DataFrame, column: str = "n_failed") -> float:
     restarts = means.index.to_numpy(dtype=float)
     if gap[0] >= 0:
         return float(restarts[0])
-    if gap[-1] < 0:
-        return float("inf")
-    i = int(np.argmax(gap >= 0))
-    return float(np.interp(0.0, gap[i - 1:i + 1], restarts[i - 1:i + 1]))
+    flip = stats.crossing(restarts, gap, 0.0)
+    return float("inf") if flip is None else flip
 
 
 def crash_figure(sweep: pd.DataFrame, flip: float | None = None) -> go.Figure:
@@ -171,11 +169,8 @@ def slow_flip(sweep: pd.DataFrame, design: str = "microservices", share: float =
     means = runs.groupby("factor")["goodput"].mean()
     ratio = (means / means.iloc[0]).to_numpy()
     factors = means.index.to_numpy(dtype=float)
-    below = ratio < share
-    if not below.any():
-        return float("inf")
-    i = int(np.argmax(below))
-    return float(np.interp(share, ratio[i - 1:i + 1][::-1], factors[i - 1:i + 1][::-1]))
+    flip = stats.crossing(factors, ratio, share)  # the ratio starts at 1 and falls
+    return float("inf") if flip is None else flip
 
 
 def slow_figure(sweep: pd.DataFrame) -> go.Figure:

@@ -44,6 +44,7 @@ from ..faults import RandomCrashes
 from ..resilience import Broker, Checkpointing, DeadLetter, DurableExecution
 from ..scenario import Scenario
 from ..stats import SHARE, ci_table
+from ..stats import crossing as first_crossing
 from ..widgets import Explorer, crash, explore, pick, slider
 
 FLAT = {"workload.context_window": 1, "workload.compaction": "truncate",
@@ -358,13 +359,10 @@ def crossing(x: Iterable[float], y: Iterable[float], level: float = THRESHOLD) -
     """Where the measured ``y`` (in order of ``x``) first reaches ``level``, by linear
     interpolation between the two points around it; NaN if it never does."""
     x, y = np.asarray(list(x), float), np.asarray(list(y), float)
-    above = np.flatnonzero(y >= level)
-    if len(above) == 0:
-        return float("nan")
-    i = above[0]
-    if i == 0:
+    if len(y) and y[0] >= level:
         return float(x[0])
-    return float(x[i - 1] + (level - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1]))
+    flip = first_crossing(x, y, level)
+    return float("nan") if flip is None else flip
 
 
 def loss_check(table: pd.DataFrame, design: str = "stateless (context in the store)",
