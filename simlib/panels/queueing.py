@@ -15,9 +15,7 @@ import plotly.graph_objects as go
 import simpy
 
 from .. import plots, presets, theory
-from ..engine import run
 from ..experiment import replicate
-from ..metrics import measured
 from ..stats import confidence_interval
 from ..widgets import Explorer, explore, flash_crowd, latency_spike, slider
 
@@ -173,14 +171,10 @@ def seeds_needed(values, relative: float = 0.05) -> int:
 
 def simlib_waits(arrival_rate: float, service_mean: float, servers: int, duration: float,
                  seeds, warmup: float) -> list[float]:
-    """The same queue in simlib (:func:`simlib.presets.mmc`), one mean wait per seed: the time
-    from a turn's arrival to its worker (``admitted - arrival``), measured after ``warmup``."""
+    """The same queue in simlib (:func:`simlib.presets.mmc`), one mean wait per seed: the
+    summary's ``mean_queue_wait`` (arrival to worker) of the turns after ``warmup``."""
     scenario = presets.mmc(arrival_rate, service_mean, servers, duration=duration, warmup=warmup)
-    out = []
-    for seed in seeds:
-        turns = measured(run(scenario, seed).turns)
-        out.append(float((turns["admitted"] - turns["arrival"]).mean()))
-    return out
+    return replicate(scenario, seeds)["mean_queue_wait"].tolist()
 
 
 def warmup_curve(runs: list[list[tuple[float, float]]], width: float = 25.0) -> pd.DataFrame:
