@@ -32,12 +32,13 @@ class Attempt:
     added since (``grown``), the next planned step, steps run, and steps still owed to a
     re-ask or a tool error (``owed``)."""
 
-    __slots__ = ("context", "grown", "step", "steps_run", "owed", "tool_calls", "number")
+    grown = step = steps_run = owed = tool_calls = 0  # the starting values (as TurnState's)
+    number = 1  # 1 for the first delivery, 2 for the next ...
 
     def __init__(self, context: int, number: int = 1):
-        self.context, self.grown = context, 0
-        self.step = self.steps_run = self.owed = self.tool_calls = 0
-        self.number = number  # 1 for the first delivery, 2 for the next ...
+        self.context = context
+        if number != 1:
+            self.number = number
 
 
 def loop(run, worker, state, session, plan, attempt: Attempt, prefix):

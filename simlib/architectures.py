@@ -23,6 +23,11 @@ A turn is one generator, :func:`turn`, assembled from three choices:
 The turn's steps are the agent loop (:mod:`simlib.agent`). If the worker crashes, SimPy
 interrupts the turn wherever it is; :func:`deliver` gives back what it held and records the
 failure, or, with durable execution, resumes the turn at its next step on a live worker.
+
+When nothing of that can happen (a sync, stateless design with no fault, no policy and no
+agent-loop trouble: the first edition's textbook queue), a run plays :func:`textbook_turn`
+instead, the same turn written as one generator. :func:`choose` picks one of the two once per
+run.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from operator import attrgetter
 
 import simpy
 
-from .agent import Attempt, loop
+from .agent import Attempt, cpu_burst, loop, tool_calls
 from .calls import call, stop_children
 from .delivery import brokered, once_then_dead_letter
 
@@ -47,6 +52,82 @@ def turn(run, session, number: int, plan, record):
     else:
         outcome, cause = yield from once_then_dead_letter(run, session, state, plan, deliver)
     record(state, outcome, cause)
+
+
+def choose(run):
+    """The turn a run plays: :func:`textbook_turn` when it is :func:`textbook`, else
+    :func:`turn`."""
+    return textbook_turn if textbook(run) else turn
+
+
+def textbook(run) -> bool:
+    """Can nothing but a dependency's own error end a turn early? A sync, stateless design
+    (one pool, a thread held throughout), no fault, no resilience policy or load shedding, and
+    none of the agent loop's troubles (a step cap, a context window, unusable answers,
+    sub-agents)."""
+    scenario, workload = run.scenario, run.workload
+    res = scenario.resilience
+    return not (run.stateful or run.asynchronous or run.guards or run.shedding or
+                scenario.faults or res.failover or res.fallback or res.durable or
+                run.subagents or workload.max_steps is not None or
+                workload.context_window is not None or workload.semantic_error_rate)
+
+
+def textbook_turn(run, session, number: int, plan, record):
+    """:func:`turn` when the run is :func:`textbook`: the same steps in the same order, with
+    the same draws, so the same turns table (tests/test_textbook_turn.py runs both on every
+    scenario that qualifies), in one generator instead of six nested ones. Every generator a
+    turn runs inside costs a step each time SimPy resumes the turn, so this is the engine's
+    speed on the textbook queue (bench/engine.py)."""
+    state = run.new_turn(session, number)
+    state.sensitive = plan.sensitive
+    if plan.sensitive and run.onprem_full():
+        record(state, "shed", "onprem_full")
+        return
+    ticket = run.pool.request()
+    if not ticket.processed:
+        yield ticket
+    worker = least_busy(run)
+    worker.busy += 1
+    state.admitted, state.worker = run.env.now, worker.index
+    attempt, cause = Attempt(session.context_tokens), None
+    if session.context_tokens:  # (context_in, stateless)
+        cause = yield from call(run, run.store, state, session.context_tokens)
+    while cause is None and (attempt.step < len(plan.cpu) or attempt.owed):  # (agent.loop)
+        owed = attempt.owed > 0
+        if owed:
+            cpu, ttft, out = run.planner.extra_step()
+            tools = ()
+        else:
+            k = attempt.step
+            cpu, ttft, out, tools = plan.cpu[k], plan.ttft[k], plan.output_tokens[k], \
+                plan.tools[k]
+        if cpu * worker.slow > 0:  # (agent.step, with none of its troubles)
+            yield from cpu_burst(run, worker, cpu * worker.slow)
+        attempt.steps_run += 1
+        state.steps += 1
+        llm = run.provider(state) if state.sensitive else run.llm
+        cause = yield from call(run, llm, state, ttft,
+                                attempt.context + plan.prompt_tokens + attempt.grown, out,
+                                session.id)
+        if cause is None:
+            attempt.grown += out
+            if tools:
+                cause = yield from tool_calls(run, worker, state, attempt, tools)
+        if owed:
+            attempt.owed -= 1
+        else:
+            attempt.step += 1
+    if cause is None:  # (context_out, stateless)
+        session.context_tokens = attempt.context + plan.prompt_tokens + attempt.grown
+        if session.turns_left:
+            cause = yield from call(run, run.store, state, session.context_tokens)
+    worker.busy -= 1
+    run.pool.release(ticket)
+    if cause is None:
+        record(state, "ok", None)
+    else:
+        record(state, "failed", cause)
 
 
 def deliver(run, session, state, plan, attempt):

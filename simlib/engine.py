@@ -114,6 +114,7 @@ class Run:
         self.durable_write = streams.draws("store", "durable", self.durable.write_latency) \
             if self.durable else None
         self.recorder = Recorder(scenario, self.components)
+        self.turn = architectures.choose(self)  # the turn every session plays
         self.active: dict[int, TurnState] = {}
         self.children: dict = {}  # process -> the child processes it started (calls.spawn)
         self.in_system = 0
@@ -195,15 +196,19 @@ class Run:
         for sid, t in enumerate(times.tolist()):
             yield env.timeout(t - env.now)
             route, plans = planner.session()
-            env.process(self.session(sid, route, plans))
+            session = Session(sid, int(route * len(self.workers)), len(plans))
+            if len(plans) == 1 and not plans[0].think and not self.stateful:
+                session.turns_left = 0  # a one-turn session is its turn: no process around it
+                env.process(self.turn(self, session, 1, plans[0], self.finish))
+            else:
+                env.process(self.session(session, plans))
 
-    def session(self, sid: int, route: float, plans):
-        session = Session(sid, int(route * len(self.workers)), len(plans))
+    def session(self, session: Session, plans):
         for number, plan in enumerate(plans, start=1):
             if plan.think > 0:
                 yield self.env.timeout(plan.think)
             session.turns_left -= 1
-            yield from architectures.turn(self, session, number, plan, self.finish)
+            yield from self.turn(self, session, number, plan, self.finish)
             session.turns_done += 1
         if self.stateful:
             self.workers[session.worker].forget(session.id)

@@ -29,10 +29,11 @@ from simpy.events import PENDING
 class Request(simpy.Event):
     """A request for one slot; usable as ``with slots.request() as req: yield req``."""
 
+    granted = False
+
     def __init__(self, slots: Slots):
-        super().__init__(slots.env)
+        self.env, self.callbacks, self._value = slots.env, [], PENDING  # (simpy.Event's own)
         self.slots = slots
-        self.granted = False
 
     def grant(self, at_once: bool) -> None:
         """Take a slot: processed now (``at_once``) or scheduled like any triggered event."""

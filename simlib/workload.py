@@ -204,8 +204,10 @@ class Planner:
         if self.replay is not None:
             return route, [self.turn(k == 0, sizes) for k, sizes in
                            enumerate(self.replay.session())]
-        n_turns = max(1, self.count(self.turns()))
-        return route, [self.turn(first=(k == 0)) for k in range(n_turns)]
+        n_turns = self.count(self.turns())
+        if n_turns <= 1:  # (most sessions of most workloads: no list built in a loop)
+            return route, [self.turn(True)]
+        return route, [self.turn(k == 0) for k in range(n_turns)]
 
     def count(self, x: float) -> int:
         """A whole number with mean ``x``: ``floor(x + u)``, u uniform (stochastic rounding),
@@ -214,17 +216,23 @@ class Planner:
 
     def turn(self, first: bool, sizes: tuple | None = None) -> TurnPlan:
         """One turn's plan; ``sizes`` = (prompt, output, think) from a replayed trace, which then
-        replace those draws (each use has its own stream, so skipping them moves nothing else)."""
-        rounding, tools_per_step = self.rounding, self.tools_per_step
-        n_steps = max(1, int(self.steps() + rounding()))  # self.count, inlined: hot
-        cpu, ttft, out, tools = [], [], [], []
-        for _ in range(n_steps):
-            cpu.append(self.cpu())
-            ttft.append(self.ttft())
-            if sizes is None:
-                out.append(round(self.output()))
-            n_tools = int(tools_per_step() + rounding())
-            tools.append([self.tool_call() for _ in range(n_tools)] if n_tools else [])  # hot
+        replace those draws (each use has its own stream, so skipping them moves nothing else).
+
+        For the same reason the plan is drawn use by use (every step's CPU time, then every
+        step's time to first token, ...) rather than step by step, with the same values: only
+        ``rounding`` serves several uses, and its draws keep their order (the number of steps,
+        then each step's number of tool calls)."""
+        n_steps = self.count(self.steps())
+        if n_steps <= 1:  # (most turns: one step, its lists built without a loop: hot)
+            n_steps = 1
+            cpu, ttft, tools = [self.cpu()], [self.ttft()], [self.tool_calls()]
+            out = [round(self.output())] if sizes is None else None
+        else:
+            steps = range(n_steps)
+            cpu = [self.cpu() for _ in steps]
+            ttft = [self.ttft() for _ in steps]
+            out = [round(self.output()) for _ in steps] if sizes is None else None
+            tools = [self.tool_calls() for _ in steps]
         if sizes is None:
             prompt, think = round(self.prompt()), 0.0 if first else self.think()
         else:
@@ -232,6 +240,11 @@ class Planner:
             out = [output] * n_steps
         sensitive = self.sensitive() < self.sensitive_share
         return TurnPlan(prompt, cpu, ttft, out, tools, think, sensitive)
+
+    def tool_calls(self) -> list[tuple[int, float, int]]:
+        """One step's tool calls: ``tools_per_step`` of them on average."""
+        n_tools = int(self.tools_per_step() + self.rounding())  # (self.count, inlined: hot)
+        return [self.tool_call() for _ in range(n_tools)] if n_tools else []
 
     def tool_call(self) -> tuple[int, float, int]:
         index = min(bisect.bisect_right(self.tool_cdf, self.pick_tool()), len(self.tool_cdf) - 1)
