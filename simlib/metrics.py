@@ -52,13 +52,14 @@ def window(scenario) -> float:
 def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
     """The summary row of one run (see the module docstring for what each number counts).
 
-    It selects the measured turns column by column (``m(name)``) rather than copying the whole
-    table, and counts outcomes and causes on the categories' codes: a million-turn table is
-    summarised without a second copy of it."""
+    It selects the measured turns column by column (``m(name)``, a numpy array) rather than
+    copying the whole table, and counts outcomes and causes on the categories' codes: a
+    million-turn table is summarised without a second copy of it, and an explorer's small one
+    in about a millisecond (pandas' own indexing took four)."""
     rows = measured_rows(turns)  # one column at a time, not a copy of the table
 
-    def m(name: str) -> pd.Series:
-        return turns[name][rows]
+    def m(name: str) -> np.ndarray:
+        return turns[name].to_numpy()[rows]
 
     n = int(rows.sum())
     span = window(scenario)
@@ -73,13 +74,13 @@ def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
     finish = turns["finish"].to_numpy()
     finished_in_window = (finish >= scenario.warmup) & (finish < scenario.duration)
     ok_finished = finished_in_window & is_ok
-    cost = infrastructure_per_hour(scenario) * span / 3600 + float(m("cost").sum())
-    in_flight_age = scenario.duration - m("arrival").to_numpy()
+    cost = infrastructure_per_hour(scenario) * span / 3600 + float(np.nansum(m("cost")))
+    in_flight_age = scenario.duration - m("arrival")
     young = (codes[rows] == names.index("in_flight")) & \
         (in_flight_age < scenario.slo_latency)
     slo_base = n - int(young.sum())
     errors = sum(counts[name] for name in ERRORS)
-    calls, attempts = m("calls"), m("attempts")
+    calls, attempts = int(m("calls").sum()), m("attempts")
     row = {
         "arrivals": n,
         "arrival_rate": n / span,
@@ -105,16 +106,20 @@ def summary(scenario, turns: pd.DataFrame, timeline: pd.DataFrame) -> pd.Series:
         "violations": int(m("violation").sum()),
         "wasted_work": _growth(scenario, timeline, "wasted"),
         "attempts_per_turn": float(attempts.mean()) if n else np.nan,
-        "retry_amplification": float(attempts.sum() / calls.sum()) if calls.sum() else np.nan,
+        "retry_amplification": float(attempts.sum() / calls) if calls else np.nan,
         "breaker_open_time": _growth(scenario, timeline, "breaker_open_time"),
         "time_to_recover": recovery(scenario, turns),
     }
     row.update({f"n_{name}": count for name, count in counts.items()})
     families = dict.fromkeys(CAUSES, 0)
-    for cause, count in m("cause").value_counts().items():  # per category: cheap
+    causes = turns["cause"]
+    for cause, count in zip(causes.cat.categories,  # per category: cheap
+                            np.bincount(causes.cat.codes.to_numpy()[rows] + 1,
+                                        minlength=len(causes.cat.categories) + 1)[1:].tolist(),
+                            strict=True):
         family = str(cause).split(":")[0]
         if family in families:
-            families[family] += int(count)
+            families[family] += count
     row.update({f"cause_{name}": count for name, count in families.items()})
     return pd.Series(row, name="summary")
 
@@ -155,9 +160,10 @@ def recovery(scenario, turns: pd.DataFrame) -> float:
     return time_to_recover(scenario, turns, start, end)
 
 
-def _mean_wait(admitted: pd.Series, arrival: pd.Series) -> float:
+def _mean_wait(admitted: np.ndarray, arrival: np.ndarray) -> float:
     """Mean wait for a worker of the measured turns that got one (NaN if none did)."""
-    wait = (admitted - arrival).dropna()
+    wait = admitted - arrival
+    wait = wait[~np.isnan(wait)]
     return float(wait.mean()) if len(wait) else np.nan
 
 

@@ -289,11 +289,11 @@ def candidates(scenario: sl.Scenario, compliant: bool) -> dict[str, sl.Scenario]
     return out
 
 
-def measures(result: Result) -> dict[str, float]:
-    """The numbers the chooser judges a run by, from its summary (measured turns only): $ per
-    1k ok turns, p95, availability, the share of turns that lost their history, and the
-    sensitive turns and their violations."""
-    s = result.summary()
+def measures(run: Result | pd.Series) -> dict[str, float]:
+    """The numbers the chooser judges a run by, from its summary (measured turns only; a
+    result or its ``summary()``): $ per 1k ok turns, p95, availability, the share of turns
+    that lost their history, and the sensitive turns and their violations."""
+    s = run.summary() if isinstance(run, Result) else run
     return {"cost_per_1k": 1000 * s["cost_per_ok"], "p95": s["latency_p95"],
             "availability": s["availability"],
             "context_lost": s["context_lost"] / s["arrivals"] if s["arrivals"] else 0.0,
@@ -355,36 +355,37 @@ with a looser p95 target: sensitive turns run on a slower on-premises model)."""
 
 @dataclass(frozen=True)
 class Ranking:
-    """What the chooser computes for one setting: each candidate's run, the ranked table
-    (:func:`rank`) and the two limits its charts draw."""
+    """What the chooser computes for one setting: the ranked table (:func:`rank`, each
+    candidate's :func:`measures`) and the two limits its charts draw."""
 
-    runs: dict[str, Result]
     table: pd.DataFrame
     budget: float
     p95: float
 
 
 class Ranker:
-    """The chooser's compute: the controls' values -> a :class:`Ranking`. Each candidate's run
-    is kept per (scenario, seed) in ``runs``, so a requirement (budget, targets) re-ranks
-    runs already made and only the load, the depth, the crash, compliance and the seed run
-    anything new."""
+    """The chooser's compute: the controls' values -> a :class:`Ranking`. Each candidate's
+    :func:`measures` are kept per (scenario, seed) in ``runs``, so a requirement (budget,
+    targets) re-ranks runs already made and only the load, the depth, the crash, compliance
+    and the seed run anything new. The new runs (nine to twelve of a few tens of milliseconds)
+    share ``n_jobs`` worker processes (joblib's, which stay alive between moves): on two cores
+    a move then takes about 60% of its time in one process, and gives the same table."""
 
-    def __init__(self):
-        self.runs: dict[tuple, tuple[Result, dict]] = {}
+    def __init__(self, n_jobs: int = 2):
+        self.runs: dict[tuple, dict[str, float]] = {}
+        self.n_jobs = n_jobs
 
     def __call__(self, values: dict) -> Ranking:
-        compliant = values[COMPLIANCE] == "required"
-        results, rows = {}, {}
-        for name, scenario in candidates(workload(values), compliant).items():
-            key = (scenario, values["seed"])
-            if key not in self.runs:
-                result = sl.run(scenario, values["seed"])
-                self.runs[key] = (result, measures(result))
-            results[name], rows[name] = self.runs[key]
+        compliant, seed = values[COMPLIANCE] == "required", values["seed"]
+        designs = candidates(workload(values), compliant)
+        new = list(dict.fromkeys(s for s in designs.values() if (s, seed) not in self.runs))
+        summaries = run_many([(s, seed) for s in new], n_jobs=self.n_jobs, progress=False)
+        self.runs.update({(s, seed): measures(row) for s, row in zip(new, summaries,
+                                                                     strict=True)})
+        rows = {name: self.runs[(s, seed)] for name, s in designs.items()}
         table = rank(pd.DataFrame(rows).T, values[BUDGET], values[P95], values[AVAILABILITY],
                      compliant)
-        return Ranking(results, table, values[BUDGET], values[P95])
+        return Ranking(table, values[BUDGET], values[P95])
 
 
 def workload(values: dict) -> sl.Scenario:
@@ -447,7 +448,7 @@ def chooser(seed: int = 0) -> Explorer:
     your bad day. The candidates are the eight designs, a checkpointed stateful design for
     conversations of more than one turn, and three hybrids when compliance is required
     (:func:`candidates`). ``summary()`` is the ranked table (:func:`rank`), ``figures`` its two
-    charts; ``compute.runs`` holds the runs made so far.
+    charts; ``compute.runs`` holds the measures of the runs made so far.
 
     Try: lower the budget until only the monoliths are left: microservices pay a fixed overhead
     per service. Raise the load past about 1.2 turns/s: the sync designs miss the p95 target
