@@ -62,13 +62,14 @@ def choose(run):
 
 def textbook(run) -> bool:
     """Can nothing but a dependency's own error end a turn early? A sync, stateless design
-    (one pool, a thread held throughout), no fault, no resilience policy or load shedding, and
-    none of the agent loop's troubles (a step cap, a context window, unusable answers,
-    sub-agents)."""
+    (one pool, a thread held throughout), no fault, no resilience policy or load shedding, no
+    guardrail, and none of the agent loop's troubles (a step cap, a context window, unusable
+    answers, sub-agents)."""
     scenario, workload = run.scenario, run.workload
     res = scenario.resilience
     return not (run.stateful or run.asynchronous or run.guards or run.shedding or
-                scenario.faults or res.failover or res.fallback or res.durable or
+                scenario.faults or scenario.guardrail or res.failover or res.fallback or
+                res.durable or
                 run.subagents or workload.max_steps is not None or
                 workload.context_window is not None or workload.semantic_error_rate)
 
@@ -145,9 +146,12 @@ def deliver(run, session, state, plan, attempt):
         else:
             if worker is None:
                 return "shed", ticket
-            try:  # the turn's work on its worker: context in, the agent loop, context out
+            try:  # the turn's work on its worker: guardrail, context in, agent loop, context out
                 cause = None
-                if session.context_tokens and (attempt.steps_run == 0 or not run.stateful):
+                if attempt.steps_run == 0 and "guardrail" in run.components:  # its prompt
+                    cause = yield from call(run, run.components["guardrail"][0], state)
+                if cause is None and session.context_tokens and \
+                        (attempt.steps_run == 0 or not run.stateful):
                     cause = yield from context_in(run, session, worker, state, attempt)
                 if cause is None:
                     cause = yield from loop(run, worker, state, session, plan, attempt,

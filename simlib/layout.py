@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from .components import Component, Hop, Store, ToolService, Worker
 from .config import SelfHosted
+from .guardrail import GuardrailCheck
 from .provider import LLMProvider
 from .serving import SelfHostedProvider
 
-KINDS = (Worker, LLMProvider, SelfHostedProvider, ToolService, Store, Hop)
+KINDS = (Worker, LLMProvider, SelfHostedProvider, GuardrailCheck, ToolService, Store, Hop)
 """Every kind of component, in build order."""
 
 
@@ -32,6 +33,8 @@ def layout(scenario) -> dict[str, tuple[type[Component], object]]:
         parts["llm_backup"] = (model(failover.backup), failover.backup)
     if scenario.onprem is not None:
         parts["onprem"] = (model(scenario.onprem), scenario.onprem)
+    if scenario.guardrail is not None:
+        parts["guardrail"] = (GuardrailCheck, scenario.guardrail)
     parts.update({f"tools.{t.name}": (ToolService, t) for t in scenario.tools})
     parts.update({"store": (Store, scenario.store), "network": (Hop, scenario.network)})
     return parts

@@ -27,6 +27,7 @@ from .config import (
     Workload,
 )
 from .faults import FAULTS
+from .guardrail import Guardrail
 from .resilience import Resilience
 from .validate import check_number, check_type
 
@@ -52,6 +53,7 @@ class Scenario(Config):
     resilience: Resilience = field(default_factory=Resilience)
     onprem: OnPrem | SelfHosted | None = None
     compliance: Compliance = field(default_factory=Compliance)
+    guardrail: Guardrail | None = None
     duration: float = 600.0
     warmup: float = 60.0
     slo_latency: float = 10.0
@@ -76,6 +78,8 @@ class Scenario(Config):
         if self.onprem is not None:
             check_type("onprem", self.onprem, (OnPrem, SelfHosted),
                        "a simlib OnPrem, a SelfHosted or None")
+        if self.guardrail is not None:
+            check_type("guardrail", self.guardrail, Guardrail, "a simlib Guardrail or None")
         check_type("faults", self.faults, tuple, "a tuple of faults")
         for i, fault in enumerate(self.faults):
             check_type(f"faults[{i}]", fault, FAULTS, "a fault from simlib.faults")
