@@ -46,16 +46,10 @@ def loop(run, worker, state, session, plan, attempt: Attempt, prefix):
     ``session`` is None for a sub-agent's loop (no sub-agents of its own)."""
     while attempt.step < len(plan.cpu) or attempt.owed:
         owed = attempt.owed > 0  # a step the plan did not foresee: a reaction to a tool's error
-        if owed:
-            cpu, ttft, out = run.planner.extra_step()
-            tools = ()
-        else:
-            k = attempt.step
-            cpu, ttft, out, tools = plan.cpu[k], plan.ttft[k], plan.output_tokens[k], \
-                plan.tools[k]
         cause = yield from step(run, worker, state, session, plan, attempt, prefix,
-                                (cpu, ttft, out, tools))
-        if cause is None and not owed and k == 0 and run.subagents and session is not None:
+                                next_step(run, plan, attempt))
+        if cause is None and not owed and attempt.step == 0 and run.subagents and \
+                session is not None:
             cause = yield from subagents(run, worker, state, attempt, session)
         if cause is not None:
             return cause
@@ -66,6 +60,16 @@ def loop(run, worker, state, session, plan, attempt: Attempt, prefix):
         else:
             attempt.step += 1
     return None
+
+
+def next_step(run, plan, attempt: Attempt) -> tuple:
+    """The work of the step ``attempt`` runs next, ``(cpu, ttft, output, tools)``: the plan's,
+    or drawn now for a step the plan did not foresee (one owed to a tool's error)."""
+    if attempt.owed:
+        cpu, ttft, out = run.planner.extra_step()
+        return cpu, ttft, out, ()
+    k = attempt.step
+    return plan.cpu[k], plan.ttft[k], plan.output_tokens[k], plan.tools[k]
 
 
 def step(run, worker, state, session, plan, attempt, prefix, work):

@@ -36,7 +36,7 @@ from operator import attrgetter
 
 import simpy
 
-from .agent import Attempt, cpu_burst, loop, tool_calls
+from .agent import Attempt, cpu_burst, loop, next_step, tool_calls
 from .calls import call, stop_children
 from .delivery import brokered, once_then_dead_letter
 
@@ -96,13 +96,7 @@ def textbook_turn(run, session, number: int, plan, record):
         cause = yield from call(run, run.store, state, session.context_tokens)
     while cause is None and (attempt.step < len(plan.cpu) or attempt.owed):  # (agent.loop)
         owed = attempt.owed > 0
-        if owed:
-            cpu, ttft, out = run.planner.extra_step()
-            tools = ()
-        else:
-            k = attempt.step
-            cpu, ttft, out, tools = plan.cpu[k], plan.ttft[k], plan.output_tokens[k], \
-                plan.tools[k]
+        cpu, ttft, out, tools = next_step(run, plan, attempt)
         if cpu * worker.slow > 0:  # (agent.step, with none of its troubles)
             yield from cpu_burst(run, worker, cpu * worker.slow)
         attempt.steps_run += 1
