@@ -19,13 +19,15 @@ a trace is refused with a message saying so.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
+import typing
 from pathlib import Path
 
 import tomli_w
 
-from . import dists, faults, resilience
-from .config import StepTime
+from . import dists, faults
+from .config import Config
 from .scenario import Scenario
 
 if sys.version_info >= (3, 11):
@@ -133,7 +135,7 @@ def _value(owner, field, value, path: str):
         return None
     if field.metadata.get("dist"):
         return distribution(value, path)
-    kind = PARTS.get((owner.__name__, field.name))
+    kind = PARTS.get((owner.__name__, field.name)) or _nested(owner, field.name)
     if kind is not None:
         return kind(value, path)
     return tuple(value) if isinstance(value, list) else value
@@ -161,6 +163,17 @@ def distribution(value, path: str):
 
 def _config(cls):
     return lambda value, path: _build(cls, value, path)
+
+
+@functools.cache
+def _nested(owner, name: str):
+    """A builder for a field whose type is one configuration class (or it or None), read off
+    the field's annotation: a new configuration table needs no line in :data:`PARTS`."""
+    hint = typing.get_type_hints(owner)[name]
+    kinds = [k for k in typing.get_args(hint) or (hint,) if k is not type(None)]
+    if len(kinds) == 1 and isinstance(kinds[0], type) and issubclass(kinds[0], Config):
+        return _config(kinds[0])
+    return None
 
 
 def _model(default_cls):
@@ -194,31 +207,15 @@ def _fault(value, path):
 
 
 def _parts() -> dict:
+    """The tables :func:`_nested` cannot read off an annotation: a choice of classes (a model,
+    a fault), or an array of tables."""
     from . import config
-    simple = {("Scenario", name): _config(cls) for name, cls in (
-        ("architecture", config.Architecture), ("workload", config.Workload),
-        ("store", config.ContextStore), ("workers", config.Workers),
-        ("network", config.Network), ("services", config.Services), ("costs", config.Costs),
-        ("resilience", resilience.Resilience), ("compliance", config.Compliance))}
-    return simple | {
+    return {
         ("Scenario", "llm"): _model(config.LLM),
         ("Scenario", "onprem"): _model(config.OnPrem),
         ("Scenario", "tools"): _items(_config(config.Tool)),
         ("Scenario", "faults"): _items(_fault),
-        ("Workload", "bursts"): _config(config.Bursts),
         ("Workload", "flash_crowds"): _items(_config(config.FlashCrowd)),
-        **{(model, "cache"): _config(config.PromptCache)
-           for model in ("LLM", "OnPrem", "SelfHosted")},
-        ("SelfHosted", "step_time"): _config(StepTime),
-        **{("Resilience", name): _config(getattr(resilience, cls)) for name, cls in (
-            ("llm", "Policy"), ("tools", "Policy"), ("store", "Policy"),
-            ("shedding", "LoadShedding"), ("fallback", "Fallback"),
-            ("checkpoint", "Checkpointing"), ("dead_letter", "DeadLetter"),
-            ("failover", "Failover"), ("broker", "Broker"), ("durable", "DurableExecution"))},
-        **{("Policy", name): _config(getattr(resilience, cls)) for name, cls in (
-            ("rate_limit", "RateLimit"), ("breaker", "CircuitBreaker"),
-            ("bulkhead", "Bulkhead"), ("retry", "Retry"), ("timeout", "Timeout"))},
-        ("Retry", "budget"): _config(resilience.RetryBudget),
         ("Failover", "backup"): _model(config.LLM),
     }
 

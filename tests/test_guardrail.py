@@ -96,3 +96,17 @@ def test_bad_input_names_the_field(changes, field):
 def test_a_scenario_refuses_what_is_not_a_guardrail():
     with pytest.raises(TypeError, match="guardrail"):
         calm(guardrail="moderation")
+
+
+def test_a_scenario_file_keeps_its_guardrail(tmp_path):
+    """simlib.files reads a nested table off its field's annotation: the guardrail (and every
+    other single-class table: policies, a retry budget, bursts, a prompt cache) round-trips."""
+    from simlib import files
+    from simlib.dists import LogNormal
+    scenario = calm(guardrail=Guardrail(latency=LogNormal(median=0.1, p95=0.3), capacity=3),
+                    resilience=sl.Resilience(llm=sl.Policy(retry=sl.Retry(
+                        retries=2, budget=sl.RetryBudget()), timeout=sl.Timeout(5.0)),
+                        checkpoint=sl.Checkpointing(2)),
+                    **{"workload.bursts": sl.Bursts(), "llm.cache": sl.PromptCache()})
+    assert files.load(files.save(scenario, tmp_path / "g.toml")) == scenario
+    assert files.load(files.save(calm(), tmp_path / "n.toml")).guardrail is None
