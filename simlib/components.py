@@ -24,7 +24,9 @@ of its replicas (:meth:`Component.per_hour`) and the services it deploys.
 :func:`simlib.layout.layout` lists the components a scenario has, by name (``"llm"``,
 ``"store"``, ``"tools.search"``, ...). The engine builds them, and faults, guards, the timeline
 and cost iterate over what is declared, so a new component is one class, one line in
-:func:`simlib.layout.layout`, and the place where a turn uses it.
+:func:`simlib.layout.layout`, a field of the :class:`simlib.Scenario` for its configuration, and
+the place where a turn uses it (:mod:`simlib.guardrail` is the worked example: five files with
+its test).
 """
 
 from __future__ import annotations
