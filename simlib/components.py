@@ -310,9 +310,15 @@ class Worker(Component):
 
     @staticmethod
     def sample(instances: list) -> tuple[float, ...]:
-        queues = {id(w.queue): w.queue for w in instances}.values()
-        return (sum(len(q.queue) for q in queues), sum(w.busy for w in instances),
-                sum(w.cpu.count for w in instances), sum(not w.down for w in instances))
+        first = instances[0].queue
+        queued = len(first.queue) if first is instances[-1].queue else \
+            sum(len(w.admission.queue) for w in instances)  # one shared pool, or one each
+        busy = cpu = up = 0
+        for w in instances:
+            busy += w.busy
+            cpu += w.cpu.count
+            up += not w.down
+        return (queued, busy, cpu, up)
 
     @staticmethod
     def per_hour(scenario) -> float:

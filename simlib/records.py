@@ -67,6 +67,9 @@ class Recorder:
         self.samples = {name: array("d") for name in sampled + ["breakers_open",
                                                                  "breaker_open_time", "wasted"]}
         self.rows_at_sample = array("q")  # rows recorded when each sample was taken
+        self.appends = [(sample, instances, [self.samples[c].append for c in columns])
+                        for columns, sample, instances in self.sources]  # (hot: per sample)
+        self.breakers: list | None = None  # the guards' breakers, found at the first sample
 
     def turn(self, state, finish: float, outcome: str, cause: str | None) -> None:
         """Append the row of a turn that ended (or is still in flight when the run stops)."""
@@ -95,15 +98,18 @@ class Recorder:
 
     def sample(self, run) -> None:
         """Append one timeline row: the state of ``run`` now."""
-        s = self.samples
-        s["time"].append(run.env.now)
+        s, now = self.samples, run.env.now
+        s["time"].append(now)
         s["in_system"].append(run.in_system)
-        for columns, sample, instances in self.sources:
-            for column, value in zip(columns, sample(instances), strict=True):
-                s[column].append(value)
-        breakers = [g.breaker for g in run.guards.values() if g.breaker is not None]
-        s["breaker_open_time"].append(sum(b.seconds_open(run.env.now) for b in breakers))
-        s["breakers_open"].append(sum(b.state == OPEN for b in breakers))
+        for sample, instances, appends in self.appends:
+            for append, value in zip(appends, sample(instances), strict=True):
+                append(value)
+        if self.breakers is None:
+            self.breakers = [g.breaker for g in run.guards.values() if g.breaker is not None]
+        breakers = self.breakers
+        s["breaker_open_time"].append(sum(b.seconds_open(now) for b in breakers)
+                                      if breakers else 0)
+        s["breakers_open"].append(sum(b.state == OPEN for b in breakers) if breakers else 0)
         s["wasted"].append(run.wasted)
         self.rows_at_sample.append(self.rows)
 
