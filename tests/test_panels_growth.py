@@ -8,6 +8,8 @@ average; and the fixing loop stops as soon as the SLO is met, having changed onl
 saturated.
 """
 
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,28 +59,36 @@ def test_panel_more_load_fills_the_sync_slots_only(panel):
     assert len(panel.timings) > before
 
 
+@contextmanager
+def moved(panel, **values):
+    """The panel with its controls (``rate``, ``threads``, ``workers``, ``connections``) set
+    to ``values``, put back as they were on the way out."""
+    labels = {"rate": "arrival rate (sessions/s)", "threads": "threads per worker",
+              "workers": "workers", "connections": "store connections"}
+    before = {labels[k]: panel.controls[labels[k]].value for k in values}
+    for k, value in values.items():
+        panel.controls[labels[k]].value = value
+    try:
+        yield panel
+    finally:
+        for label, value in reversed(before.items()):
+            panel.controls[label].value = value
+
+
 def test_panel_one_more_worker_halves_the_slot_load(panel):
-    panel.controls["threads per worker"].value = 8
-    panel.controls["arrival rate (sessions/s)"].value = 0.3
-    one = over_seeds(panel, slots)
-    panel.controls["workers"].value = 2
-    two = over_seeds(panel, slots)
-    panel.controls["workers"].value = 1
-    panel.controls["arrival rate (sessions/s)"].value = 0.2
-    panel.controls["threads per worker"].value = 40
+    with moved(panel, threads=8, rate=0.3):
+        one = over_seeds(panel, slots)
+        with moved(panel, workers=2):
+            two = over_seeds(panel, slots)
     assert two[SYNC] < 0.65 * one[SYNC]
 
 
 def test_panel_fewer_store_connections_load_the_store_for_both(panel):
-    panel.controls["arrival rate (sessions/s)"].value = 1.0
-    panel.controls["workers"].value = 4
     store = lambda e: {d: b["store connections"] for d, b in bars(e).items()}  # noqa: E731
-    two = over_seeds(panel, store)
-    panel.controls["store connections"].value = 1
-    one = over_seeds(panel, store)
-    panel.controls["store connections"].value = 2
-    panel.controls["workers"].value = 1
-    panel.controls["arrival rate (sessions/s)"].value = 0.2
+    with moved(panel, rate=1.0, workers=4):
+        two = over_seeds(panel, store)
+        with moved(panel, connections=1):
+            one = over_seeds(panel, store)
     for design in (SYNC, ASYNC):  # the same store work on half the connections, up to full
         assert one[design] > min(1.6 * two[design], 0.9)
     assert one[SYNC] > 0.7
