@@ -69,8 +69,7 @@ def textbook(run) -> bool:
     res = scenario.resilience
     return not (run.stateful or run.asynchronous or run.guards or run.shedding or
                 scenario.faults or scenario.guardrail or res.failover or res.fallback or
-                res.durable or
-                run.subagents or workload.max_steps is not None or
+                res.durable or run.subagents or workload.max_steps is not None or
                 workload.context_window is not None or workload.semantic_error_rate)
 
 

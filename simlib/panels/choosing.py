@@ -378,11 +378,8 @@ class Ranker:
     def __call__(self, values: dict) -> Ranking:
         compliant, seed = values[COMPLIANCE] == "required", values["seed"]
         designs = candidates(workload(values), compliant)
-        new = list(dict.fromkeys(s for s in designs.values() if (s, seed) not in self.runs))
-        summaries = run_many([(s, seed) for s in new], n_jobs=self.n_jobs, progress=False)
-        self.runs.update({(s, seed): measures(row) for s, row in zip(new, summaries,
-                                                                     strict=True)})
-        rows = {name: self.runs[(s, seed)] for name, s in designs.items()}
+        made = measured_runs([(s, seed) for s in designs.values()], self.runs, self.n_jobs)
+        rows = dict(zip(designs, made, strict=True))
         table = rank(pd.DataFrame(rows).T, values[BUDGET], values[P95], values[AVAILABILITY],
                      compliant)
         return Ranking(table, values[BUDGET], values[P95])
@@ -600,10 +597,7 @@ def replicated(settings: dict, seeds=range(4), n_jobs: int = 2) -> pd.DataFrame:
     compliant = values[COMPLIANCE] == "required"
     named = candidates(workload(values), compliant)
     jobs = [(scenario, seed) for scenario in named.values() for seed in seeds]
-    new = [job for job in dict.fromkeys(jobs) if job not in _RUNS]
-    made = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_measured)(s, seed) for s, seed in new)
-    _RUNS.update(zip(new, made, strict=True))
-    table = pd.DataFrame([_RUNS[job] for job in jobs])
+    table = pd.DataFrame(measured_runs(jobs, _RUNS, n_jobs))
     table.insert(0, "design", [name for name in named for _ in seeds])
     table.insert(1, "seed", [seed for _ in named for seed in seeds])
     return table
@@ -614,8 +608,14 @@ _RUNS: dict = {}
 candidates (a budget, compliance's cloud-only designs) run nothing twice."""
 
 
-def _measured(scenario: sl.Scenario, seed: int) -> dict:
-    return measures(sl.run(scenario, seed))
+def measured_runs(jobs: list[tuple], known: dict, n_jobs: int = 2) -> list[dict[str, float]]:
+    """The :func:`measures` of each ``(scenario, seed)`` job, in order: those ``known`` lacks
+    run on ``n_jobs`` workers (:func:`simlib.experiment.run_many`) and join it, so no run is
+    made twice (the chooser's moves, :func:`replicated`'s settings)."""
+    new = [job for job in dict.fromkeys(jobs) if job not in known]
+    rows = run_many(new, n_jobs=n_jobs, progress=False)
+    known.update(zip(new, map(measures, rows), strict=True))
+    return [known[job] for job in jobs]
 
 
 def judged(table: pd.DataFrame, settings: dict) -> pd.DataFrame:
