@@ -24,10 +24,10 @@ The turn's steps are the agent loop (:mod:`simlib.agent`). If the worker crashes
 interrupts the turn wherever it is; :func:`deliver` gives back what it held and records the
 failure, or, with durable execution, resumes the turn at its next step on a live worker.
 
-When nothing of that can happen (a sync, stateless design with no fault, no policy and no
-agent-loop trouble: the first edition's textbook queue), a run plays :func:`textbook_turn`
-instead, the same turn written as one generator. :func:`choose` picks one of the two once per
-run.
+When nothing of that can happen (a sync design with no worker crash, no policy and no
+agent-loop trouble: the first edition's textbook queue, pooled or sticky), a run plays
+:func:`textbook_turn` instead, the same turn written as one generator. :func:`choose` picks one
+of the two once per run.
 """
 
 from __future__ import annotations
@@ -61,14 +61,16 @@ def choose(run):
 
 
 def textbook(run) -> bool:
-    """Can nothing but a dependency's own error end a turn early? A sync, stateless design
-    (one pool, a thread held throughout), no fault, no resilience policy or load shedding, no
+    """Can nothing but a dependency's own answer end a turn early? A sync design (a thread
+    held throughout, in the pool or at the pinned worker), no crash of a worker replica (which
+    would interrupt its turns and move its sessions; every other fault changes only what a
+    dependency answers, or when turns arrive), no resilience policy or load shedding, no
     guardrail, and none of the agent loop's troubles (a step cap, a context window, unusable
     answers, sub-agents)."""
     scenario, workload = run.scenario, run.workload
     res = scenario.resilience
-    return not (run.stateful or run.asynchronous or run.guards or run.shedding or
-                scenario.faults or scenario.guardrail or res.failover or res.fallback or
+    return not (run.asynchronous or run.guards or run.shedding or run.crash_workers or
+                scenario.guardrail or res.failover or res.fallback or
                 res.durable or run.subagents or workload.max_steps is not None or
                 workload.context_window is not None or workload.semantic_error_rate)
 
@@ -84,15 +86,21 @@ def textbook_turn(run, session, number: int, plan, record):
     if plan.sensitive and run.onprem_full():
         record(state, "shed", "onprem_full")
         return
-    ticket = run.pool.request()
+    stateful = run.stateful
+    worker = run.workers[session.worker] if stateful else None  # (admit: never down here)
+    ticket = worker.admission.request() if stateful else run.pool.request()
     if not ticket.processed:
         yield ticket
-    worker = least_busy(run)
+    if not stateful:
+        worker = least_busy(run)
     worker.busy += 1
     state.admitted, state.worker = run.env.now, worker.index
     attempt, cause = Attempt(session.context_tokens), None
-    if session.context_tokens:  # (context_in, stateless)
+    if session.context_tokens and not stateful:  # (context_in)
         cause = yield from call(run, run.store, state, session.context_tokens)
+    elif session.context_tokens and session.id not in worker.contexts:  # evicted
+        cause = yield from context_in(run, session, worker, state, attempt)  # lost or restored
+    cached = stateful and session.turns_done > 0 and not state.context_lost
     while cause is None and (attempt.step < len(plan.cpu) or attempt.owed):  # (agent.loop)
         owed = attempt.owed > 0
         cpu, ttft, out, tools = next_step(run, plan, attempt)
@@ -101,6 +109,8 @@ def textbook_turn(run, session, number: int, plan, record):
         attempt.steps_run += 1
         state.steps += 1
         llm = run.provider(state) if state.sensitive else run.llm
+        if cached and llm.cache is None:
+            ttft *= llm.config.prompt_cache_factor  # (agent.step: the pinned-only cache)
         cause = yield from call(run, llm, state, ttft,
                                 attempt.context + plan.prompt_tokens + attempt.grown, out,
                                 session.id)
@@ -112,12 +122,14 @@ def textbook_turn(run, session, number: int, plan, record):
             attempt.owed -= 1
         else:
             attempt.step += 1
-    if cause is None:  # (context_out, stateless)
+    if cause is None and stateful:
+        cause = yield from context_out(run, session, worker, state, plan, attempt)
+    elif cause is None:  # (context_out, stateless)
         session.context_tokens = attempt.context + plan.prompt_tokens + attempt.grown
         if session.turns_left:
             cause = yield from call(run, run.store, state, session.context_tokens)
     worker.busy -= 1
-    run.pool.release(ticket)
+    worker.queue.release(ticket)
     if cause is None:
         record(state, "ok", None)
     else:

@@ -14,15 +14,19 @@ from simlib import architectures, engine, faults, presets
 QUALIFYING = ("qa_bot", "assistant", "multi_turn_chat", "tool_agent_turn", "tool_heavy",
               "tool_heavy_in_series", "busy_qa_bot", "small_chat", "sensitive", "product",
               "qa_service", "startup")
-"""Presets that qualify once on a sync, stateless design: one-turn and multi-turn sessions,
-tools in series and in parallel, the realistic provider (limits, SDK retries, a prompt cache),
-sensitive turns with an on-premises model."""
+"""Presets that qualify once on a sync design: one-turn and multi-turn sessions, tools in
+series and in parallel, the realistic provider (limits, SDK retries, a prompt cache), sensitive
+turns with an on-premises model."""
+
+STATEFUL_MICROSERVICES = sl.Architecture("stateful", "sync", "microservices")
+DESIGNS = (presets.SIMPLE, presets.MICROSERVICES, presets.STATEFUL, STATEFUL_MICROSERVICES)
+"""Pooled and sticky, one deployable unit and services."""
 
 
 def _variants():
     for name in QUALIFYING:
         base = getattr(presets, name)().with_(duration=400.0, warmup=0.0)
-        for design in (presets.SIMPLE, presets.MICROSERVICES):
+        for design in DESIGNS:
             yield f"{name}/{design.name}", base.with_(architecture=design)
     rough = presets.tool_heavy(duration=400.0, warmup=0.0, **{"llm.error_rate": 0.1})
     tools = tuple(dataclasses.replace(t, error_rate=0.3) for t in rough.tools)
@@ -30,6 +34,39 @@ def _variants():
     yield "tool errors fail the turn", rough.with_(tools=tools,
                                                    **{"workload.tool_errors": "fail"})
     yield "mmc", presets.mmc(3.6, 1.0, 4, duration=2000.0, warmup=0.0)
+    yield "mmc/sticky, 2 slots", presets.mmc(7.2, 1.0, 4, duration=1000.0, warmup=0.0,
+                                             architecture=presets.STATEFUL,
+                                             **{"workers.slots": 2})
+    chat = presets.multi_turn_chat(duration=400.0, warmup=0.0, architecture=presets.STATEFUL,
+                                   **{"workers.memory_mb": 2.0, "llm.cache": None})
+    yield "sticky, memory full (contexts evicted and lost)", chat
+    yield "sticky, memory full, checkpoints (restored)", chat.with_(
+        **{"resilience.checkpoint": sl.Checkpointing(2)})
+    yield from _faults()
+
+
+def _faults():
+    """Faults that change only what a dependency answers, or when turns arrive: every fault
+    but a crash of a worker replica (or of a tool a replica carries) keeps the textbook turn."""
+    services = presets.tool_heavy(duration=400.0, warmup=0.0,
+                                  architecture=presets.MICROSERVICES)
+    window = {"start": 100.0, "duration": 100.0}
+    for name, fault in {
+            "llm outage": faults.Outage("llm", error_rate=0.7, **window),
+            "llm overloaded": faults.Overloaded("llm", error_rate=0.7, **window),
+            "llm latency spike": faults.LatencySpike("llm", factor=4.0, **window),
+            "workers slowed": faults.LatencySpike("workers", factor=4.0, **window),
+            "store outage": faults.Outage("store", error_rate=1.0, **window),
+            "partition": faults.Partition("tools.code", **window),
+            "tool service crash": faults.Crash("tools.code", at=100.0, restart=100.0),
+            "store crashes": faults.RandomCrashes("store", mttf=60.0, mttr=20.0),
+            "random llm outages": faults.RandomOutages("llm", mean_between=80.0,
+                                                       median_duration=20.0,
+                                                       p95_duration=60.0)}.items():
+        for design in (presets.MICROSERVICES, STATEFUL_MICROSERVICES):
+            yield f"{name}/{design.name}", services.with_(architecture=design, faults=(fault,))
+    crowd = sl.FlashCrowd(start=100.0, duration=100.0, factor=4.0)
+    yield "flash crowd", services.with_(**{"workload.flash_crowds": (crowd,)})
 
 
 VARIANTS = dict(_variants())
@@ -67,12 +104,20 @@ def test_the_variants_exercise_what_the_textbook_turn_does():
     assert (turns["store_ops"] > 0).any() and (turns["steps"] > 1).any()
     assert (turns["admitted"] > turns["arrival"]).any() and turns["sensitive"].any()
     assert (turns["outcome"] == "ok").mean() > 0.5
+    for cause in ("partition", "crash", "service_down", "store_error", "overloaded"):
+        assert turns["cause"].astype(str).str.startswith(cause).any(), cause
+    sticky = turns[turns["name"].str.startswith("sticky")]
+    assert sticky["context_lost"].any()  # evicted contexts, lost or restored from checkpoints
+    restored = turns[turns["name"].str.contains("checkpoints")]
+    assert (restored["store_ops"] > 0).any()
 
 
 OFF_THE_TEXTBOOK = {
-    "stateful": {"architecture": presets.STATEFUL},
     "async": {"architecture": presets.ASYNC},
-    "a fault": {"faults": (faults.Outage("llm", start=10, duration=5, error_rate=0.5),)},
+    "stateful, async": {"architecture": presets.STATEFUL_ASYNC},
+    "a worker crash": {"faults": (faults.Crash("workers", at=10.0),)},
+    "random worker crashes": {"faults": (faults.RandomCrashes("workers"),)},
+    "a crash of a tool a worker carries": {"faults": (faults.Crash("tools.search", at=10.0),)},
     "a policy": {"resilience": sl.Resilience(llm=sl.Policy(retry=sl.Retry(retries=1)))},
     "load shedding": {"resilience": sl.Resilience(shedding=sl.LoadShedding(max_wait=5.0))},
     "a fallback": {"resilience": sl.Resilience(fallback=sl.Fallback())},
