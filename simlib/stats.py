@@ -230,11 +230,16 @@ UNSTABLE = "unstable (offered load at or past capacity)"
 """What a number from an unstable queue is reported as, instead of a mean and an interval."""
 
 
-def crossing(xs: Sequence[float], ys: Sequence[float], level: float) -> float | None:
+def crossing(xs: Sequence[float], ys: Sequence[float], level: float,
+             already: bool = False) -> float | None:
     """Where the curve ``ys`` over ``xs`` first crosses ``level``, by linear interpolation
     between the two points around the crossing; None if it never does. A verdict's flip point
-    (the setting at which a ratio passes 1.2, a share passes 1%) is read off a sweep this way."""
+    (the setting at which a ratio passes 1.2, a share passes 1%) is read off a sweep this way.
+    With ``already``, a rising curve that is at or above ``level`` from its first point on
+    reads as flipped there (the flip lies at or below the smallest setting measured)."""
     xs, ys = np.asarray(xs, float), np.asarray(ys, float) - level
+    if already and len(ys) and ys[0] >= 0:
+        return float(xs[0])
     for k in range(1, len(xs)):
         if ys[k - 1] == 0:
             return float(xs[k - 1])

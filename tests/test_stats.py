@@ -166,3 +166,6 @@ def test_crossing_interpolates_the_first_crossing():
     assert crossing([1, 2, 4], [0.0, 0.5, 1.5], 1.0) == 3.0  # rising, between 2 and 4
     assert crossing([1, 2], [2.0, 5.0], 2.0) == 1.0  # on the level at the first point
     assert crossing([1, 2, 3], [0.0, 0.1, 0.2], 1.0) is None  # never reaches it
+    assert crossing([1, 2], [3.0, 5.0], 2.0) is None  # above it throughout: never crosses
+    assert crossing([1, 2], [3.0, 5.0], 2.0, already=True) == 1.0  # ... flipped from the start
+    assert crossing([1, 2, 4], [0.0, 0.5, 1.5], 1.0, already=True) == 3.0  # as without

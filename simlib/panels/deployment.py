@@ -112,9 +112,7 @@ def restart_flip(sweep: pd.DataFrame, column: str = "n_failed") -> float:
     means = bad.groupby(["restart", "design"])[column].mean().unstack()
     gap = (means["microservices"] - means["monolith"]).to_numpy()
     restarts = means.index.to_numpy(dtype=float)
-    if gap[0] >= 0:
-        return float(restarts[0])
-    flip = stats.crossing(restarts, gap, 0.0)
+    flip = stats.crossing(restarts, gap, 0.0, already=True)
     return float("inf") if flip is None else flip
 
 

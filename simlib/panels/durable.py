@@ -358,10 +358,7 @@ def loss_by_turn_length(steps: Iterable[float] = (1, 2, 4), seeds: Iterable[int]
 def crossing(x: Iterable[float], y: Iterable[float], level: float = THRESHOLD) -> float:
     """Where the measured ``y`` (in order of ``x``) first reaches ``level``, by linear
     interpolation between the two points around it; NaN if it never does."""
-    x, y = np.asarray(list(x), float), np.asarray(list(y), float)
-    if len(y) and y[0] >= level:
-        return float(x[0])
-    flip = first_crossing(x, y, level)
+    flip = first_crossing(list(x), list(y), level, already=True)
     return float("nan") if flip is None else flip
 
 
