@@ -38,7 +38,6 @@ state not stored). Measured:
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import statistics
 import subprocess
@@ -49,43 +48,23 @@ from pathlib import Path
 import nbformat
 import numpy as np
 from common import MB, cpu_seconds, descendants, peak, save, table, verdict
+from engine import raw_simpy
 from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+BENCH = Path(__file__).resolve().parent
+NOTEBOOKS = BENCH.parent / "notebooks"
 WALL_BUDGET, P95_BUDGET, MEDIAN_BUDGET = 60.0, 0.3, 0.15
 MARK = "BENCH-JSON:"
 
 
-def host_speed(customers: int = 1000, tries: int = 3, clock=None) -> float:
-    """Seconds (by ``clock``, wall time by default; best of ``tries``) for the host to play a
-    fixed hand-written SimPy M/M/4 queue of ``customers`` customers: how fast this machine runs
-    Python at the moment."""
-    import random
-    import time
-
-    clock = clock or time.perf_counter
-
-    import simpy
-
+def host_speed(horizon: float = 300.0, tries: int = 3, clock=time.perf_counter) -> float:
+    """Seconds (by ``clock``, wall time by default; best of ``tries``) for the host to play
+    the engine benchmark's hand-written SimPy M/M/4 (:func:`engine.raw_simpy`, about 1,000
+    customers in 300 s): how fast this machine runs Python at the moment."""
     def once():
-        rng, env = random.Random(1), simpy.Environment()
-        servers = simpy.Resource(env, 4)
-
-        def customer():
-            with servers.request() as request:
-                yield request
-                yield env.timeout(rng.expovariate(1.0))
-
-        def source():
-            for _ in range(customers):
-                yield env.timeout(rng.expovariate(3.2))
-                env.process(customer())
-
-        env.process(source())
         began = clock()
-        env.run()
+        raw_simpy(horizon, seed=1)
         return clock() - began
-
     return min(once() for _ in range(tries))
 
 
@@ -196,8 +175,8 @@ def run_notebook(path: Path, n_values: int, repeats: int) -> dict:
         watcher.join()
         cpu = cpu_seconds(pid) - cpu + sum(_cpu(child) for child in descendants(pid))
         peak_run = peak(pid)
-        source = (f"import numpy as np\n{inspect.getsource(host_speed)}\n"
-                  f"{inspect.getsource(drive_explorers)}\n"
+        source = (f"import sys\nsys.path.insert(0, {str(BENCH)!r})\n"
+                  "from notebooks import drive_explorers\n"
                   f"print({MARK!r} + __import__('json').dumps("
                   f"drive_explorers({n_values}, {repeats})))")
         cell = nbformat.v4.new_code_cell(source)
