@@ -23,8 +23,8 @@ policies and faults, written as nested generators).
 
 simlib plays this queue with its textbook turn (``architectures.textbook_turn``: chosen once per
 run when nothing but a dependency's own answer can end a turn early). A second reference row,
-``simlib, general turn``, is simlib forced onto its general turn (the one async designs and
-every design with a worker crash, a policy or an agent-loop trouble play), on the same queue:
+``simlib, general turn``, is simlib forced onto its general turn (the one every design with a
+worker crash, a policy, a redelivery or an agent-loop trouble plays), on the same queue:
 the same turns table (checked on every run), so the gap is what the general turn's machinery
 costs when it has nothing to do.
 

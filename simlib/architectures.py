@@ -24,8 +24,8 @@ The turn's steps are the agent loop (:mod:`simlib.agent`). If the worker crashes
 interrupts the turn wherever it is; :func:`deliver` gives back what it held and records the
 failure, or, with durable execution, resumes the turn at its next step on a live worker.
 
-When nothing of that can happen (a sync design with no worker crash, no policy and no
-agent-loop trouble: the first edition's textbook queue, pooled or sticky), a run plays
+When nothing of that can happen (no worker crash, no policy, no redelivery and no agent-loop
+trouble: the first edition's textbook queue, pooled or sticky, sync or async), a run plays
 :func:`textbook_turn` instead, the same turn written as one generator. :func:`choose` picks one
 of the two once per run.
 """
@@ -61,15 +61,18 @@ def choose(run):
 
 
 def textbook(run) -> bool:
-    """Can nothing but a dependency's own answer end a turn early? A sync design (a thread
-    held throughout, in the pool or at the pinned worker), no crash of a worker replica (which
-    would interrupt its turns and move its sessions; every other fault changes only what a
-    dependency answers, or when turns arrive), no resilience policy or load shedding, no
-    guardrail, and none of the agent loop's troubles (a step cap, a context window, unusable
-    answers, sub-agents)."""
+    """Can nothing but a dependency's own answer end a turn early, and is every turn delivered
+    once? Sync or async (a thread or an in-flight place held throughout, in the pool or at the
+    pinned worker), with no redelivery (a dead-letter policy or a late-acknowledging broker
+    would deliver a turn again), no crash of a worker replica (which would interrupt its turns
+    and move its sessions; every other fault changes only what a dependency answers, or when
+    turns arrive), no resilience policy or load shedding, no guardrail, and none of the agent
+    loop's troubles (a step cap, a context window, unusable answers, sub-agents)."""
     scenario, workload = run.scenario, run.workload
     res = scenario.resilience
-    return not (run.asynchronous or run.guards or run.shedding or run.crash_workers or
+    redelivered = run.dead_letter is not None or (res.broker is not None and
+                                                  res.broker.ack == "late")
+    return not (redelivered or run.guards or run.shedding or run.crash_workers or
                 scenario.guardrail or res.failover or res.fallback or
                 res.durable or run.subagents or workload.max_steps is not None or
                 workload.context_window is not None or workload.semantic_error_rate)
@@ -132,8 +135,8 @@ def textbook_turn(run, session, number: int, plan, record):
     worker.queue.release(ticket)
     if cause is None:
         record(state, "ok", None)
-    else:
-        record(state, "failed", cause)
+    else:  # (once_then_dead_letter: an async turn was acknowledged, and nobody is told)
+        record(state, "silent_failure" if run.asynchronous else "failed", cause)
 
 
 def deliver(run, session, state, plan, attempt):

@@ -14,13 +14,16 @@ from simlib import architectures, engine, faults, presets
 QUALIFYING = ("qa_bot", "assistant", "multi_turn_chat", "tool_agent_turn", "tool_heavy",
               "tool_heavy_in_series", "busy_qa_bot", "small_chat", "sensitive", "product",
               "qa_service", "startup")
-"""Presets that qualify once on a sync design: one-turn and multi-turn sessions, tools in
-series and in parallel, the realistic provider (limits, SDK retries, a prompt cache), sensitive
-turns with an on-premises model."""
+"""Presets that qualify on every design: one-turn and multi-turn sessions, tools in series and
+in parallel, the realistic provider (limits, SDK retries, a prompt cache), sensitive turns with
+an on-premises model."""
 
 STATEFUL_MICROSERVICES = sl.Architecture("stateful", "sync", "microservices")
-DESIGNS = (presets.SIMPLE, presets.MICROSERVICES, presets.STATEFUL, STATEFUL_MICROSERVICES)
-"""Pooled and sticky, one deployable unit and services."""
+STATEFUL_ASYNC_MICROSERVICES = sl.Architecture("stateful", "async", "microservices")
+DESIGNS = (presets.SIMPLE, presets.MICROSERVICES, presets.STATEFUL, STATEFUL_MICROSERVICES,
+           presets.ASYNC, presets.STATEFUL_ASYNC)
+"""Pooled and sticky, one deployable unit and services, sync and async (async services: in
+:func:`_faults`)."""
 
 
 def _variants():
@@ -42,6 +45,10 @@ def _variants():
     yield "sticky, memory full (contexts evicted and lost)", chat
     yield "sticky, memory full, checkpoints (restored)", chat.with_(
         **{"resilience.checkpoint": sl.Checkpointing(2)})
+    yield "sticky async, memory full", chat.with_(architecture=presets.STATEFUL_ASYNC)
+    yield "async, early-acknowledging broker", presets.qa_bot(
+        duration=400.0, warmup=0.0, architecture=presets.ASYNC,
+        **{"resilience.broker": sl.Broker(ack="early"), "llm.error_rate": 0.2})
     yield from _faults()
 
 
@@ -63,7 +70,8 @@ def _faults():
             "random llm outages": faults.RandomOutages("llm", mean_between=80.0,
                                                        median_duration=20.0,
                                                        p95_duration=60.0)}.items():
-        for design in (presets.MICROSERVICES, STATEFUL_MICROSERVICES):
+        for design in (presets.MICROSERVICES, STATEFUL_MICROSERVICES, presets.ASYNC_MICROSERVICES,
+                       STATEFUL_ASYNC_MICROSERVICES):
             yield f"{name}/{design.name}", services.with_(architecture=design, faults=(fault,))
     crowd = sl.FlashCrowd(start=100.0, duration=100.0, factor=4.0)
     yield "flash crowd", services.with_(**{"workload.flash_crowds": (crowd,)})
@@ -104,6 +112,7 @@ def test_the_variants_exercise_what_the_textbook_turn_does():
     assert (turns["store_ops"] > 0).any() and (turns["steps"] > 1).any()
     assert (turns["admitted"] > turns["arrival"]).any() and turns["sensitive"].any()
     assert (turns["outcome"] == "ok").mean() > 0.5
+    assert (turns["outcome"] == "silent_failure").any()  # async: acknowledged, then failed
     for cause in ("partition", "crash", "service_down", "store_error", "overloaded"):
         assert turns["cause"].astype(str).str.startswith(cause).any(), cause
     sticky = turns[turns["name"].str.startswith("sticky")]
@@ -113,8 +122,11 @@ def test_the_variants_exercise_what_the_textbook_turn_does():
 
 
 OFF_THE_TEXTBOOK = {
-    "async": {"architecture": presets.ASYNC},
-    "stateful, async": {"architecture": presets.STATEFUL_ASYNC},
+    "async, a dead-letter policy": {"architecture": presets.ASYNC,
+                                    "resilience": sl.Resilience(dead_letter=sl.DeadLetter())},
+    "async, a late-acknowledging broker": {
+        "architecture": presets.STATEFUL_ASYNC,
+        "resilience": sl.Resilience(broker=sl.Broker(ack="late"))},
     "a worker crash": {"faults": (faults.Crash("workers", at=10.0),)},
     "random worker crashes": {"faults": (faults.RandomCrashes("workers"),)},
     "a crash of a tool a worker carries": {"faults": (faults.Crash("tools.search", at=10.0),)},
