@@ -123,6 +123,7 @@ class LLMProvider(Component):
         self.buckets = [per_minute(getattr(config, limit), config.rate_window)
                         for limit in LIMITS]
         self.limited = config.limited
+        self.in_force = [(k, b) for k, b in enumerate(self.buckets) if b is not None]
         self.slots = resource(env, config.concurrency)
         use = "" if self.primary else f":{name}"
         self.coin = streams.uniform("llm", "coin" + use)
@@ -172,13 +173,12 @@ class LLMProvider(Component):
 
     def admit(self, charges: list[float]) -> float:
         """Check every bucket; pay if all allow. Returns the retry-after (0 when admitted)."""
-        now = self.env.now
-        wait = max((b.wait_for(now, n) for b, n in zip(self.buckets, charges, strict=True)
-                    if b is not None), default=0.0)
+        now, wait = self.env.now, 0.0
+        for k, bucket in self.in_force:  # (a plain loop: this runs for every request)
+            wait = max(wait, bucket.wait_for(now, charges[k]))
         if wait == 0.0:
-            for bucket, n in zip(self.buckets, charges, strict=True):
-                if bucket is not None:
-                    bucket.take(now, n)
+            for k, bucket in self.in_force:
+                bucket.take(now, charges[k])
         return wait
 
     def refund(self, charges: list[float], produced: int) -> None:
