@@ -86,18 +86,11 @@ def drive_explorers(n_values: int = 4, repeats: int = 3) -> list[dict]:
     from simlib.panels import growth
     from simlib.widgets import explorers
 
-    def kept(explorer):
-        """What an explorer keeps between moves: its cache, and the chooser's runs."""
-        runs = getattr(explorer.compute, "runs", None)
-        return dict(explorer._cache), None if runs is None else dict(runs)
-
     def again(explorer, state):
         """The move just made, made again from ``state``: the best of the tries."""
         tries = [explorer.timings[-1]]
         for _ in range(repeats - 1):
-            explorer._cache = dict(state[0])
-            if state[1] is not None:
-                explorer.compute.runs = dict(state[1])
+            explorer.recall(state)
             growth.read.cache_clear()
             explorer.update()
             tries.append(explorer.timings[-1])
@@ -129,14 +122,13 @@ def drive_explorers(n_values: int = 4, repeats: int = 3) -> list[dict]:
     for explorer in explorers():
         widgets = explorer.controls
         seen = {tuple(x.value for x in widgets.values())}
-        seen |= {k for k in getattr(explorer, "_cache", {}) if isinstance(k, tuple)
-                 and len(k) == len(widgets)}
+        seen |= explorer.seen()
         record = {"explorer": type(explorer).__name__, "views": list(explorer.views),
                   "controls": {}}
         for label, widget in widgets.items():
             current, times, best, speed, cached = widget.value, [], [], [], 0
             for attribute, value in trial_values(widget, current):
-                before, state = len(explorer.timings), kept(explorer)
+                before, state = len(explorer.timings), explorer.memory()
                 setattr(widget, attribute, value)
                 key = tuple(x.value for x in widgets.values())
                 if len(explorer.timings) > before:

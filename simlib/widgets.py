@@ -287,6 +287,24 @@ class Explorer:
         self.table.value = self._html()
         self.timings.append(time.perf_counter() - began)
 
+    def seen(self) -> set[tuple]:
+        """The settings already computed (the controls' values, the seed last): moving back to
+        one of them redraws from the cache."""
+        return set(self._cache)
+
+    def memory(self) -> tuple:
+        """What this explorer keeps between moves: its results by setting, and what its
+        ``compute`` keeps of its own (the chooser's ``runs``). :meth:`recall` puts it back, so
+        that a benchmark can time the same move again from the same state."""
+        runs = getattr(self.compute, "runs", None)
+        return dict(self._cache), None if runs is None else dict(runs)
+
+    def recall(self, memory: tuple) -> None:
+        """Forget everything computed since :meth:`memory` returned ``memory``."""
+        self._cache = dict(memory[0])
+        if memory[1] is not None:
+            self.compute.runs = dict(memory[1])
+
     def summary(self) -> pd.DataFrame:
         """The table of the last results (default: one row of summary numbers per design)."""
         return self._summary(self.results)

@@ -149,3 +149,24 @@ def test_an_explorer_from_a_compute_function_caches_what_it_computed():
     assert calls == [1, 2] and len(explorer.timings) == 2
     assert explorer in widgets.explorers()
     explorer.close()
+
+
+def test_recall_forgets_what_was_computed_since_memory():
+    calls = []
+
+    def compute(values):
+        calls.append(values["n"])
+        return {"stateless/sync/monolith": sl.run(small(), values["seed"])}
+    compute.runs = {}
+    explorer = widgets.Explorer([widgets.slider("n", 1, 3, 1, 1, integer=True)],
+                                ["latency_cdf"], compute, lambda values: small())
+    kept = explorer.memory()
+    assert explorer.seen() == {(1, 0)}
+    explorer.controls["n"].value = 2
+    compute.runs["n=2"] = True
+    assert explorer.seen() == {(1, 0), (2, 0)}
+    explorer.recall(kept)
+    assert explorer.seen() == {(1, 0)} and compute.runs == {}
+    explorer.update()  # the same setting again: computed again, not read from the cache
+    assert calls == [1, 2, 2]
+    explorer.close()
