@@ -19,17 +19,17 @@ state not stored). Measured:
   and only moves to a setting the explorer has never seen count, so no cached run flatters the
   numbers; restoring is a cache hit and is not counted. Each such move is then made again
   ``--repeats`` - 1 times from the same state (the explorer's cache and the chooser's kept runs
-  as they were before the move; the growth panel's remembered runs forgotten, which can only
-  slow a repeat), and the move's time is the best of its tries, as ``timeit`` takes it (see
-  bench/engine.py): on this shared 2-vCPU machine the same move takes up to twice as long
-  when a neighbour is busy. The first tries, what a learner saw at that moment, are reported
-  beside. A slowdown that lasts minutes survives the best of three, so after each move the
-  host's speed is read too (:func:`host_speed`: a fixed hand-written SimPy queue, the engine
-  benchmark's reference), and each move is also reported at the host's quiet speed: its best
-  try times the quiet reading of the whole run over the reading after the move. It is a
-  ratio within one run, as every other budget here is (a move and SimPy are both Python on one
-  core, slowed alike). Budget (DESIGN.md section 7): p95 under 0.3 s and median under 0.15 s
-  per update, per notebook and over all: the verdict is given on the moves at the quiet
+  as they were before the move; the growth panel's remembered runs and the replay's cut traces
+  forgotten, which can only slow a repeat), and the move's time is the best of its tries, as
+  ``timeit`` takes it (see bench/engine.py): on this shared 2-vCPU machine the same move takes
+  up to twice as long when a neighbour is busy. The first tries, what a learner saw at that
+  moment, are reported beside. A slowdown that lasts minutes survives the best of three, so
+  after each move the host's speed is read too (:func:`host_speed`: a fixed hand-written SimPy
+  queue, the engine benchmark's reference), and each move is also reported at the host's quiet
+  speed: its best try times the quiet reading of the whole run over the reading after the move.
+  It is a ratio within one run, as every other budget here is (a move and SimPy are both Python
+  on one core, slowed alike). Budget (DESIGN.md section 7): p95 under 0.3 s and median under
+  0.15 s per update, per notebook and over all: the verdict is given on the moves at the quiet
   moment, and on the first tries.
 
     python bench/notebooks.py [--values 4] [--repeats 3] [--only 00,04]
@@ -85,6 +85,7 @@ def drive_explorers(n_values: int = 4, repeats: int = 3) -> list[dict]:
 
     from simlib.panels import growth
     from simlib.widgets import explorers
+    from simlib.workload import cut_sessions
 
     def again(explorer, state):
         """The move just made, made again from ``state``: the best of the tries."""
@@ -92,6 +93,7 @@ def drive_explorers(n_values: int = 4, repeats: int = 3) -> list[dict]:
         for _ in range(repeats - 1):
             explorer.recall(state)
             growth.read.cache_clear()
+            cut_sessions.cache_clear()
             explorer.update()
             tries.append(explorer.timings[-1])
         return min(tries)
