@@ -70,8 +70,8 @@ def textbook(run) -> bool:
     loop's troubles (a step cap, a context window, unusable answers, sub-agents)."""
     scenario, workload = run.scenario, run.workload
     res = scenario.resilience
-    redelivered = run.dead_letter is not None or (res.broker is not None and
-                                                  res.broker.ack == "late")
+    redelivered = run.dead_letter is not None or (  # (both: async only, as in turn)
+        run.asynchronous and res.broker is not None and res.broker.ack == "late")
     return not (redelivered or run.guards or run.shedding or run.crash_workers or
                 scenario.guardrail or res.failover or res.fallback or
                 res.durable or run.subagents or workload.max_steps is not None or

@@ -49,6 +49,16 @@ def _variants():
     yield "async, early-acknowledging broker", presets.qa_bot(
         duration=400.0, warmup=0.0, architecture=presets.ASYNC,
         **{"resilience.broker": sl.Broker(ack="early"), "llm.error_rate": 0.2})
+    yield "async, early broker, tools not idempotent", rough.with_(
+        tools=tools, architecture=presets.ASYNC,
+        **{"resilience.broker": sl.Broker(ack="early", idempotent=False)})
+    yield "async, tool errors fail the turn", rough.with_(
+        tools=tools, architecture=presets.STATEFUL_ASYNC, **{"workload.tool_errors": "fail"})
+    yield "sensitive turns shed when on-premises is full", presets.sensitive(
+        rate=3.0, onprem=1, duration=300.0, warmup=0.0,
+        **{"compliance.overflow": "shed", "compliance.max_queue": 1})
+    yield "sync, a broker (only async designs use one)", presets.tool_agent_turn(
+        duration=400.0, warmup=0.0, **{"resilience.broker": sl.Broker()})
     yield from _faults()
 
 
@@ -70,8 +80,9 @@ def _faults():
             "random llm outages": faults.RandomOutages("llm", mean_between=80.0,
                                                        median_duration=20.0,
                                                        p95_duration=60.0)}.items():
+        monolith = () if name == "tool service crash" else (presets.ASYNC,)  # (a worker crash)
         for design in (presets.MICROSERVICES, STATEFUL_MICROSERVICES, presets.ASYNC_MICROSERVICES,
-                       STATEFUL_ASYNC_MICROSERVICES):
+                       STATEFUL_ASYNC_MICROSERVICES, *monolith):
             yield f"{name}/{design.name}", services.with_(architecture=design, faults=(fault,))
     crowd = sl.FlashCrowd(start=100.0, duration=100.0, factor=4.0)
     yield "flash crowd", services.with_(**{"workload.flash_crowds": (crowd,)})
@@ -113,6 +124,8 @@ def test_the_variants_exercise_what_the_textbook_turn_does():
     assert (turns["admitted"] > turns["arrival"]).any() and turns["sensitive"].any()
     assert (turns["outcome"] == "ok").mean() > 0.5
     assert (turns["outcome"] == "silent_failure").any()  # async: acknowledged, then failed
+    assert (turns["cause"] == "onprem_full").any()  # shed at arrival
+    assert (turns["repeated_effects"] == 0).all()  # one delivery: no side effect repeated
     for cause in ("partition", "crash", "service_down", "store_error", "overloaded"):
         assert turns["cause"].astype(str).str.startswith(cause).any(), cause
     sticky = turns[turns["name"].str.startswith("sticky")]
