@@ -19,8 +19,8 @@ state not stored). Measured:
   and only moves to a setting the explorer has never seen count, so no cached run flatters the
   numbers; restoring is a cache hit and is not counted. Each such move is then made again
   ``--repeats`` - 1 times from the same state (the explorer's cache and the chooser's kept runs
-  as they were before the move; the growth panel's remembered runs and the replay's cut traces
-  forgotten, which can only slow a repeat), and the move's time is the best of its tries, as
+  as they were before the move; the replays' cut traces forgotten, which can only slow a
+  repeat), and the move's time is the best of its tries, as
   ``timeit`` takes it (see bench/engine.py): on this shared 2-vCPU machine the same move takes
   up to twice as long when a neighbour is busy. The first tries, what a learner saw at that
   moment, are reported beside. A slowdown that lasts minutes survives the best of three, so
@@ -83,7 +83,6 @@ def drive_explorers(n_values: int = 4, repeats: int = 3) -> list[dict]:
     """Run inside the kernel: move every control of every live explorer (see module doc)."""
     import gc
 
-    from simlib.panels import growth
     from simlib.widgets import explorers
     from simlib.workload import cut_sessions
 
@@ -92,7 +91,6 @@ def drive_explorers(n_values: int = 4, repeats: int = 3) -> list[dict]:
         tries = [explorer.timings[-1]]
         for _ in range(repeats - 1):
             explorer.recall(state)
-            growth.read.cache_clear()
             cut_sessions.cache_clear()
             explorer.update()
             tries.append(explorer.timings[-1])
@@ -123,8 +121,7 @@ def drive_explorers(n_values: int = 4, repeats: int = 3) -> list[dict]:
     out = []
     for explorer in explorers():
         widgets = explorer.controls
-        seen = {tuple(x.value for x in widgets.values())}
-        seen |= explorer.seen()
+        seen = explorer.seen()  # the current setting among them
         record = {"explorer": type(explorer).__name__, "views": list(explorer.views),
                   "controls": {}}
         for label, widget in widgets.items():

@@ -46,8 +46,7 @@ def turn(run, session, number: int, plan, record):
     state = run.new_turn(session, number)
     if not run.asynchronous:
         outcome, cause = yield from deliver(run, session, state, plan, Attempt(0))
-    elif run.scenario.resilience.broker is not None and \
-            run.scenario.resilience.broker.ack == "late":
+    elif run.late_broker is not None:
         outcome, cause = yield from brokered(run, session, state, plan, deliver)
     else:
         outcome, cause = yield from once_then_dead_letter(run, session, state, plan, deliver)
@@ -70,10 +69,8 @@ def textbook(run) -> bool:
     loop's troubles (a step cap, a context window, unusable answers, sub-agents)."""
     scenario, workload = run.scenario, run.workload
     res = scenario.resilience
-    redelivered = run.dead_letter is not None or (  # (both: async only, as in turn)
-        run.asynchronous and res.broker is not None and res.broker.ack == "late")
-    return not (redelivered or run.guards or run.shedding or run.crash_workers or
-                scenario.guardrail or res.failover or res.fallback or
+    return not (run.dead_letter or run.late_broker or run.guards or run.shedding or
+                run.crash_workers or scenario.guardrail or res.failover or res.fallback or
                 res.durable or run.subagents or workload.max_steps is not None or
                 workload.context_window is not None or workload.semantic_error_rate)
 

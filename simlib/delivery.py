@@ -48,7 +48,7 @@ def brokered(run, session, state, plan, deliver):
     """A late-acknowledging broker: deliver, and deliver again whenever the message becomes
     visible (``visibility_timeout`` after a receipt) while no delivery has succeeded, until
     ``max_receives``; the first success is the turn's answer. Returns (outcome, cause)."""
-    env, broker = run.env, run.scenario.resilience.broker
+    env, broker = run.env, run.late_broker
     running, attempts, result = {}, [], ("failed", None)
     while True:
         visible = None

@@ -76,6 +76,9 @@ class Run:
         self.per_worker = w.max_in_flight if self.asynchronous else w.slots
         self.shedding = scenario.resilience.shedding
         self.dead_letter = scenario.resilience.dead_letter if self.asynchronous else None
+        broker = scenario.resilience.broker  # redelivers only if it acknowledges late
+        self.late_broker = broker if self.asynchronous and broker is not None and \
+            broker.ack == "late" else None
         self.pool = None if self.stateful else resource(env, self.per_worker * w.count)
         self.late: list[TurnState] = []  # turns charged something after their row was written
         self.log: CallLog | None = None  # every call, when asked for (run(log_calls=True))
@@ -108,7 +111,6 @@ class Run:
         self.subagents = scenario.workload.subagents
         self.sub_planner = Planner(scenario, streams, tag="sub:") if self.subagents else None
         self.semantic_coin = streams.uniform("llm", "semantic")
-        broker = scenario.resilience.broker
         self.repeats_effects = broker is not None and not broker.idempotent
         self.durable = scenario.resilience.durable
         self.durable_write = streams.draws("store", "durable", self.durable.write_latency) \
